@@ -1,0 +1,182 @@
+/*
+ * coffer-admin: the operator's command line: migrations, admin accounts,
+ * quotas, readiness. Talks to PostgreSQL with the same config as the workers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "arena.h"
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "migrate.h"
+#include "text.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: coffer-admin [-c CONFIG] COMMAND [ARGS]\n"
+		"commands:\n"
+		"  migrate [--dir DIR]           apply pending migrations (idempotent)\n"
+		"  status                        schema version and readiness (exit 0 when ready)\n"
+		"  create-admin USERNAME EMAIL   create an admin user, or make an existing one admin;\n"
+		"                                password from $COFFER_ADMIN_PASSWORD or stdin\n"
+		"  set-quota USERNAME SIZE       set a user's quota (bytes, or 500M, 10G, 1T)\n");
+}
+
+static int db_fail(db_t *db, int rc)
+{
+	fprintf(stderr, "coffer-admin: %s: %s\n", db_strerror(rc), db->message);
+	return 1;
+}
+
+static int cmd_create_admin(db_t *db, const config_t *cfg, const char *username,
+			    const char *email)
+{
+	arena_t *a = arena_new();
+	char line[AUTH_PASSWORD_MAX + 2], hash[AUTH_HASH_MAX];
+	const char *pw = getenv("COFFER_ADMIN_PASSWORD");
+	account_user_t u;
+	bool found;
+	int rc, ret = 1;
+
+	if (!text_username_valid(username, strlen(username)) ||
+	    !text_email_valid(email, strlen(email))) {
+		fprintf(stderr, "coffer-admin: invalid username or email\n");
+		goto out;
+	}
+	rc = account_find_username(db, a, username, &u, &found);
+	if (rc != DB_OK) {
+		ret = db_fail(db, rc);
+		goto out;
+	}
+	if (found) {
+		rc = account_set_admin(db, a, username, true, &found);
+		if (rc != DB_OK) {
+			ret = db_fail(db, rc);
+			goto out;
+		}
+		printf("%s is now an admin\n", username);
+		ret = 0;
+		goto out;
+	}
+	if (pw == NULL) {
+		if (isatty(0))
+			fprintf(stderr, "password: ");
+		if (fgets(line, sizeof(line), stdin) == NULL) {
+			fprintf(stderr, "coffer-admin: no password given\n");
+			goto out;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		pw = line;
+	}
+	if (strlen(pw) < AUTH_PASSWORD_MIN || strlen(pw) > AUTH_PASSWORD_MAX) {
+		fprintf(stderr, "coffer-admin: the password must be 10 to 1024 bytes\n");
+		goto out;
+	}
+	if (auth_password_hash(pw, strlen(pw), cfg->argon2_m_kib, cfg->argon2_t, hash) < 0) {
+		fprintf(stderr, "coffer-admin: hashing failed\n");
+		goto out;
+	}
+	rc = account_create(db, a, username, email, hash, cfg->default_quota, true, &u);
+	if (rc != DB_OK) {
+		ret = db_fail(db, rc);
+		goto out;
+	}
+	printf("created admin %s (%s)\n", u.username, u.id);
+	ret = 0;
+out:
+	arena_free(a);
+	return ret;
+}
+
+static int cmd_set_quota(db_t *db, const char *username, const char *size)
+{
+	arena_t *a = arena_new();
+	long long q;
+	bool found;
+	int rc, ret = 1;
+
+	if (text_parse_size(size, strlen(size), &q) < 0) {
+		fprintf(stderr, "coffer-admin: invalid size '%s'\n", size);
+		goto out;
+	}
+	rc = account_set_quota(db, a, username, q, &found);
+	if (rc == DB_ECHECK) {
+		fprintf(stderr, "coffer-admin: %s uses more than %lld bytes already\n", username, q);
+		goto out;
+	}
+	if (rc != DB_OK) {
+		ret = db_fail(db, rc);
+		goto out;
+	}
+	if (!found) {
+		fprintf(stderr, "coffer-admin: no user '%s'\n", username);
+		goto out;
+	}
+	printf("quota of %s set to %lld bytes\n", username, q);
+	ret = 0;
+out:
+	arena_free(a);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = getenv("COFFER_CONFIG"), *cmd;
+	config_t cfg;
+	db_t db;
+	char err[256];
+	int i = 1, ret;
+
+	if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
+		path = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[i++];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	log_set_name("coffer-admin");
+	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "coffer-admin: config: %s\n", err);
+		return 2;
+	}
+	db_init(&db, cfg.db);
+	if (strcmp(cmd, "migrate") == 0) {
+		const char *dir = cfg.migrations_dir;
+
+		if (i + 1 < argc && strcmp(argv[i], "--dir") == 0)
+			dir = argv[i + 1];
+		ret = migrate_run(&db, dir) < 0;
+	} else if (strcmp(cmd, "status") == 0 && i == argc) {
+		int v = migrate_current(&db);
+
+		if (v < 0) {
+			printf("database: unreachable\n");
+			ret = 1;
+		} else {
+			printf("database: ok\nschema_version: %d (this build expects %d)\n", v,
+			       COFFER_SCHEMA_VERSION);
+			ret = v != COFFER_SCHEMA_VERSION;
+		}
+	} else if (strcmp(cmd, "create-admin") == 0 && argc - i == 2) {
+		ret = cmd_create_admin(&db, &cfg, argv[i], argv[i + 1]);
+	} else if (strcmp(cmd, "set-quota") == 0 && argc - i == 2) {
+		ret = cmd_set_quota(&db, argv[i], argv[i + 1]);
+	} else {
+		usage(stderr);
+		ret = 2;
+	}
+	db_close(&db);
+	return ret;
+}

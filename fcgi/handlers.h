@@ -1,0 +1,27 @@
+/* handlers: every route handler, one file per resource. */
+#ifndef COFFER_HANDLERS_H
+#define COFFER_HANDLERS_H
+
+#include "request.h"
+
+/* health.c */
+void h_healthz(req_t *r);
+void h_readyz(req_t *r);
+
+/* auth.c */
+void h_register(req_t *r);
+void h_login(req_t *r);
+void h_logout(req_t *r);
+void h_user(req_t *r);
+void h_tokens_list(req_t *r);
+void h_tokens_create(req_t *r);
+void h_tokens_delete(req_t *r);
+
+/* Resolve the principal from the Authorization header or the session
+ * cookie. Returns 1 authenticated, 0 not (no response sent), -1 when a
+ * response (503) was sent. */
+int auth_resolve(req_t *r);
+/* The user object of api.md for u. */
+json_object *user_json(const account_user_t *u);
+
+#endif

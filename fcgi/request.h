@@ -1,0 +1,84 @@
+/*
+ * request: one FastCGI request as the handlers see it: method, path, query,
+ * selected headers, the authenticated principal, and the response being
+ * built. All memory hangs off the request arena.
+ */
+#ifndef COFFER_REQUEST_H
+#define COFFER_REQUEST_H
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "account.h"
+#include "arena.h"
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+
+#define REQ_MAX_ROUTE_PARAMS 4
+
+typedef struct req {
+	FCGX_Request *fcgi;
+	arena_t *arena;
+	const config_t *cfg;
+	db_t *db;
+
+	const char *method;
+	const char *path;          /* decoded-free raw path, without the query */
+	size_t path_len;
+	const char *query;         /* raw query string, "" when none */
+	const char *remote_addr;
+	const char *user_agent;
+	const char *origin;        /* NULL when absent */
+	const char *request_id;
+	bool https;
+	const char *params[REQ_MAX_ROUTE_PARAMS];  /* ":id" segments of the route */
+
+	/* principal */
+	bool authed;
+	account_user_t user;
+	const char *session_digest;  /* set when authenticated by cookie */
+	const char *token_id;        /* set when authenticated by API token */
+
+	/* response */
+	int status;
+	buf_t headers;
+	buf_t body;
+	const char *content_type;
+	bool responded;
+} req_t;
+
+/* Header or FastCGI parameter by its CGI name ("HTTP_COOKIE"), or NULL. */
+const char *req_param(req_t *r, const char *name);
+/* Query parameter: 1 found (*v decoded, NUL-terminated), 0 absent; on a
+ * malformed query string answers 400 and returns -1. */
+int req_query(req_t *r, const char *key, char **v, size_t *vlen);
+/* Read and parse a JSON object body. On any problem (wrong type, too large,
+ * malformed, invalid UTF-8, not an object) answers 4xx and returns NULL.
+ * The object is released with the arena. */
+json_object *req_json_body(req_t *r);
+
+/* Response building. */
+void resp_header(req_t *r, const char *name, const char *value);
+void resp_json(req_t *r, int status, json_object *obj);   /* takes ownership */
+void resp_empty(req_t *r, int status);
+void resp_problem(req_t *r, int status, const char *code, const char *detail);
+/* 400 with an "errors" array of {field, message}; takes ownership of errors. */
+void resp_invalid(req_t *r, const char *detail, json_object *errors);
+/* Map a db error to a response (503 for DB_EUNAVAIL, 500 otherwise). */
+void resp_db_error(req_t *r, int err);
+/* Append {"field":..., "message":...} to an errors array. */
+void errors_add(json_object *errors, const char *field, const char *message);
+
+/* json-c helpers that keep handler code short. */
+json_object *jstr(const char *s);          /* NULL -> JSON null */
+json_object *jint(long long v);
+json_object *jbool(bool v);
+/* Get a string member: 1 ok (*s, *n), 0 absent or null, -1 wrong type. */
+int json_get_string(json_object *o, const char *key, const char **s, size_t *n);
+
+/* Send the response (status line, headers, body) to the client. */
+void resp_send(req_t *r);
+
+#endif

@@ -1,0 +1,82 @@
+/* worker: accept loop; see worker.h. */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "log.h"
+
+static volatile sig_atomic_t worker_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+int worker_run(const config_t *cfg, int fd, long long max_requests)
+{
+	FCGX_Request fr;
+	struct sigaction sa;
+	sigset_t block, during_poll;
+	req_t r;
+	db_t db;
+	long long served = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* Stop signals are only delivered while waiting for a connection, so a
+	 * request in flight always completes before the worker exits. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &during_poll);
+	sigdelset(&during_poll, SIGTERM);
+	sigdelset(&during_poll, SIGINT);
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, fd, 0) != 0) {
+		log_error("worker: FastCGI initialisation failed");
+		return 1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.arena = arena_new();
+	r.cfg = cfg;
+	r.db = &db;
+	buf_init(&r.headers);
+	buf_init(&r.body);
+	db_init(&db, cfg->db);
+
+	while (!worker_stop && (max_requests == 0 || served < max_requests)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
+		int rc = ppoll(&p, 1, NULL, &during_poll);
+
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("worker: poll: %s", strerror(errno));
+			break;
+		}
+		/* the socket is non-blocking: another worker may have won the race */
+		if (FCGX_Accept_r(&fr) < 0)
+			continue;
+		dispatch(&r, &fr);
+		FCGX_Finish_r(&fr);
+		served++;
+	}
+	FCGX_Free(&fr, 0);
+	db_close(&db);
+	buf_free(&r.headers);
+	buf_free(&r.body);
+	arena_free(r.arena);
+	return 0;
+}

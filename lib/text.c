@@ -1,0 +1,170 @@
+/* text: validation of untrusted strings; see text.h. */
+#include "text.h"
+
+#include <stdint.h>
+#include <string.h>
+
+bool text_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = p[i];
+		size_t len;
+		uint32_t cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			len = 2; cp = c & 0x1F; min = 0x80;
+		} else if ((c & 0xF0) == 0xE0) {
+			len = 3; cp = c & 0x0F; min = 0x800;
+		} else if ((c & 0xF8) == 0xF0) {
+			len = 4; cp = c & 0x07; min = 0x10000;
+		} else {
+			return false;
+		}
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool text_uuid_valid(const char *p, size_t n)
+{
+	if (n != 36)
+		return false;
+	for (size_t i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (p[i] != '-')
+				return false;
+		} else if (!is_hex(p[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool text_name_valid(const char *p, size_t n)
+{
+	if (n < 1 || n > 255)
+		return false;
+	if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x20 || c == 0x7F || c == '/')
+			return false;
+		/* C1 controls U+0080..U+009F are encoded as C2 80..C2 9F */
+		if (c == 0xC2 && i + 1 < n && (unsigned char)p[i + 1] >= 0x80 &&
+		    (unsigned char)p[i + 1] <= 0x9F)
+			return false;
+	}
+	return text_utf8_valid(p, n);
+}
+
+static bool is_alnum(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool text_username_valid(const char *p, size_t n)
+{
+	if (n < 3 || n > 32 || !is_alnum(p[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alnum(p[i]) && p[i] != '_' && p[i] != '.' && p[i] != '-')
+			return false;
+	return true;
+}
+
+bool text_email_valid(const char *p, size_t n)
+{
+	const char *at = NULL;
+	size_t i;
+
+	if (n < 3 || n > 254 || !text_utf8_valid(p, n))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c <= 0x20 || c == 0x7F || c == '<' || c == '>' || c == ',' ||
+		    c == ';' || c == '"' || c == '\\')
+			return false;
+		if (c == '@') {
+			if (at)
+				return false;
+			at = p + i;
+		}
+	}
+	if (at == NULL || at == p || at == p + n - 1)
+		return false;
+	{
+		const char *dom = at + 1;
+		size_t dn = (size_t)(p + n - dom);
+		const char *dot = memchr(dom, '.', dn);
+
+		if (dot == NULL || dot == dom || dom[dn - 1] == '.')
+			return false;
+		for (i = 0; i + 1 < dn; i++)
+			if (dom[i] == '.' && dom[i + 1] == '.')
+				return false;
+	}
+	return true;
+}
+
+int text_parse_uint(const char *p, size_t n, long long max, long long *out)
+{
+	long long v = 0;
+
+	if (n == 0 || n > 19)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		if (v > (max - (p[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int text_parse_size(const char *p, size_t n, long long *out)
+{
+	long long v, mul = 1;
+
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n && (p[n - 1] == 'B' || p[n - 1] == 'b') && n > 1 &&
+	    strchr("kKmMgGtT", p[n - 2]) != NULL)
+		n--;
+	if (n == 0)
+		return -1;
+	switch (p[n - 1]) {
+	case 'k': case 'K': mul = 1LL << 10; n--; break;
+	case 'm': case 'M': mul = 1LL << 20; n--; break;
+	case 'g': case 'G': mul = 1LL << 30; n--; break;
+	case 't': case 'T': mul = 1LL << 40; n--; break;
+	}
+	if (text_parse_uint(p, n, INT64_MAX / mul, &v) < 0)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
