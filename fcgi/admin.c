@@ -25,7 +25,9 @@ static void usage(FILE *f)
 		"  status                        schema version and readiness (exit 0 when ready)\n"
 		"  create-admin USERNAME EMAIL   create an admin user, or make an existing one admin;\n"
 		"                                password from $COFFER_ADMIN_PASSWORD or stdin\n"
-		"  set-quota USERNAME SIZE       set a user's quota (bytes, or 500M, 10G, 1T)\n");
+		"  set-quota USERNAME SIZE       set a user's quota (bytes, or 500M, 10G, 1T)\n"
+		"  maintenance                   prune expired sessions, old login throttles and\n"
+		"                                long-dead API tokens (run it periodically)\n");
 }
 
 static int db_fail(db_t *db, int rc)
@@ -125,6 +127,19 @@ out:
 	return ret;
 }
 
+static int cmd_maintenance(db_t *db, const config_t *cfg)
+{
+	arena_t *a = arena_new();
+	long long removed = 0;
+	int rc = account_prune(db, a, cfg->login_window, &removed);
+
+	arena_free(a);
+	if (rc != DB_OK)
+		return db_fail(db, rc);
+	printf("maintenance: removed %lld expired sessions, throttles and tokens\n", removed);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = getenv("COFFER_CONFIG"), *cmd;
@@ -171,6 +186,8 @@ int main(int argc, char **argv)
 		}
 	} else if (strcmp(cmd, "create-admin") == 0 && argc - i == 2) {
 		ret = cmd_create_admin(&db, &cfg, argv[i], argv[i + 1]);
+	} else if (strcmp(cmd, "maintenance") == 0 && i == argc) {
+		ret = cmd_maintenance(&db, &cfg);
 	} else if (strcmp(cmd, "set-quota") == 0 && argc - i == 2) {
 		ret = cmd_set_quota(&db, argv[i], argv[i + 1]);
 	} else {

@@ -315,3 +315,24 @@ int account_set_admin(db_t *db, arena_t *a, const char *username, bool admin, bo
 	*found = rc == DB_OK && strcmp(PQcmdTuples(r), "1") == 0;
 	return rc;
 }
+
+DB_STMT(st_account_prune,
+	"WITH s AS (DELETE FROM sessions WHERE expires_at <= now() RETURNING 1), "
+	"t AS (DELETE FROM auth_throttle "
+	"      WHERE window_start <= now() - make_interval(secs => $1::int) RETURNING 1), "
+	"k AS (DELETE FROM api_tokens WHERE revoked_at < now() - interval '30 days' "
+	"      OR expires_at < now() - interval '30 days' RETURNING 1) "
+	"SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM t) + (SELECT count(*) FROM k)");
+
+int account_prune(db_t *db, arena_t *a, int window, long long *removed)
+{
+	char w[16];
+	const char *v[1] = { w };
+	PGresult *r;
+	int rc;
+
+	snprintf(w, sizeof(w), "%d", window);
+	rc = db_query(db, a, &st_account_prune, 1, v, &r);
+	*removed = rc == DB_OK ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	return rc;
+}

@@ -75,5 +75,8 @@ int account_throttle_clear(db_t *db, arena_t *a, const char *key);
 int account_set_quota(db_t *db, arena_t *a, const char *username, long long quota,
 		      bool *found);
 int account_set_admin(db_t *db, arena_t *a, const char *username, bool admin, bool *found);
+/* Delete expired sessions, throttle windows older than window seconds and
+ * tokens revoked or expired more than 30 days ago. *removed counts rows. */
+int account_prune(db_t *db, arena_t *a, int window, long long *removed);
 
 #endif
