@@ -152,11 +152,17 @@ void h_register(req_t *r)
 	resp_json(r, 201, session_reply(&u, expires_at));
 }
 
-/* Throttle key for an account: the login as typed, lowercased, bounded. */
-static const char *account_key(req_t *r, const char *login, size_t n)
+/* Throttle key for an account: its id when the login names a user, so
+ * "alice" and "alice@example.com" share one counter; otherwise the login as
+ * typed, lowercased and bounded, so probing unknown names is limited too. */
+static const char *account_key(req_t *r, const account_user_t *u, bool found,
+			       const char *login, size_t n)
 {
-	char *k = arena_alloc(r->arena, 5 + (n > 254 ? 254 : n) + 1);
+	char *k;
 
+	if (found)
+		return arena_printf(r->arena, "acct:%s", u->id);
+	k = arena_alloc(r->arena, 5 + (n > 254 ? 254 : n) + 1);
 	memcpy(k, "acct:", 5);
 	for (size_t i = 0; i < n && i < 254; i++)
 		k[5 + i] = (char)tolower((unsigned char)login[i]);
@@ -202,19 +208,21 @@ void h_login(req_t *r)
 	}
 	json_object_put(errors);
 	login = arena_strndup(r->arena, login, ll);
-	akey = account_key(r, login, ll);
-	ikey = arena_printf(r->arena, "ip:%s", r->remote_addr);
-
-	rc = account_throttle_check(r->db, r->arena, akey, ikey, r->cfg->login_fail_account,
-				    r->cfg->login_fail_ip, r->cfg->login_window, &retry);
-	if (rc == DB_OK && retry > 0) {
-		too_many(r, retry);
-		return;
+	rc = account_find_login(r->db, r->arena, login, &u, &pwhash, &found);
+	if (rc == DB_OK) {
+		akey = account_key(r, &u, found, login, ll);
+		ikey = arena_printf(r->arena, "ip:%s", r->remote_addr);
+		rc = account_throttle_check(r->db, r->arena, akey, ikey,
+					    r->cfg->login_fail_account, r->cfg->login_fail_ip,
+					    r->cfg->login_window, &retry);
 	}
-	if (rc == DB_OK)
-		rc = account_find_login(r->db, r->arena, login, &u, &pwhash, &found);
 	if (rc != DB_OK) {
 		resp_db_error(r, rc);
+		return;
+	}
+	/* checked before the password, so a locked account costs no argon2 time */
+	if (retry > 0) {
+		too_many(r, retry);
 		return;
 	}
 	ok = auth_password_verify(found ? pwhash : NULL, password, pl, r->cfg->argon2_m_kib,
