@@ -252,13 +252,19 @@ void h_login(req_t *r)
 
 void h_logout(req_t *r)
 {
-	if (r->session_digest) {
-		int rc = account_session_delete(r->db, r->arena, r->session_digest);
+	int rc;
 
-		if (rc != DB_OK) {
-			resp_db_error(r, rc);
-			return;
-		}
+	/* logout ends a browser session; API tokens are revoked explicitly */
+	if (r->session_digest == NULL) {
+		resp_header(r, "WWW-Authenticate", "Bearer realm=\"coffer\"");
+		resp_problem(r, 401, "unauthenticated", "Logout needs a session cookie; "
+			     "revoke an API token with DELETE /api/auth/tokens/{id}.");
+		return;
+	}
+	rc = account_session_delete(r->db, r->arena, r->session_digest);
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return;
 	}
 	log_event(r, r->user.id, "logout", "session", NULL, r->user.username);
 	resp_header(r, "Set-Cookie",

@@ -5,10 +5,9 @@
 #include <string.h>
 
 #include "http.h"
+#include "jsonv.h"
 #include "log.h"
 #include "text.h"
-
-#define JSON_MAX_DEPTH 32
 
 const char *req_param(req_t *r, const char *name)
 {
@@ -72,7 +71,11 @@ json_object *req_json_body(req_t *r)
 		resp_problem(r, 400, "invalid_request", "The body is not valid UTF-8.");
 		return NULL;
 	}
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	if (jsonv_check(body, got, JSONV_MAX_DEPTH, NULL) < 0) {
+		resp_problem(r, 400, "invalid_request", "The body is not well-formed JSON.");
+		return NULL;
+	}
+	tok = json_tokener_new_ex(JSONV_MAX_DEPTH + 1);
 	if (tok == NULL) {
 		resp_problem(r, 503, "unavailable", "Out of memory.");
 		return NULL;

@@ -117,6 +117,8 @@ int config_set(config_t *c, const char *key, size_t klen, const char *val, size_
 				goto range;
 			v = v * 8 + (val[i] - '0');
 		}
+		if (v > k->max)
+			goto range;
 		set_int(dst, k->size, v);
 		return 0;
 	case K_BOOL3:
@@ -135,6 +137,8 @@ int config_set(config_t *c, const char *key, size_t klen, const char *val, size_
 	case K_ORIGINS: {
 		size_t i = 0;
 
+		if (memchr(val, '\0', vlen))
+			goto range;
 		c->norigins = 0;
 		while (i < vlen) {
 			size_t s;

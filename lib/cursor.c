@@ -48,5 +48,6 @@ int cursor_decode(arena_t *a, const char *s, size_t len, const char **parts, int
 			break;
 		i++;
 	}
-	return (k == n && i == (size_t)rl) ? 0 : -1;
+	/* the last part must end the cursor: a trailing '|' is an extra, empty part */
+	return (k == n && i == (size_t)rl && raw[rl - 1] != '|') ? 0 : -1;
 }

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -27,12 +28,22 @@ static void notice_quiet(void *arg, const PGresult *res)
 	(void)res;
 }
 
+/* After a failed attempt, requests within this window fail fast instead of
+ * each waiting for a connect (up to connect_timeout when the host is gone). */
+#define DB_RETRY_MS 200
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int db_connect(db_t *db)
 {
-	time_t now = time(NULL);
-
 	db_close(db);
-	if (now < db->retry_at)
+	if (now_ms() < db->retry_at_ms)
 		return DB_EUNAVAIL;
 	db->conn = PQconnectdb(db->conninfo);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
@@ -40,13 +51,12 @@ static int db_connect(db_t *db)
 		db->message[strcspn(db->message, "\n")] = '\0';
 		log_error("db: connect failed: %s", db->message);
 		db_close(db);
-		/* a down server must not cost every request a connect attempt */
-		db->retry_at = now + 1;
+		db->retry_at_ms = now_ms() + DB_RETRY_MS;
 		return DB_EUNAVAIL;
 	}
 	PQsetNoticeReceiver(db->conn, notice_quiet, NULL);
 	db->gen++;
-	db->retry_at = 0;
+	db->retry_at_ms = 0;
 	return DB_OK;
 }
 
@@ -58,19 +68,15 @@ int db_ensure(db_t *db)
 		return db_connect(db);
 	if (db->in_tx)
 		return DB_OK;
-	/* an idle connection that turned readable was closed by the server
-	 * (restart, admin shutdown, idle timeout): find out before using it */
+	/* Nothing is ever left unread after a statement, so an idle connection
+	 * that turned readable is being closed by the server (restart, admin
+	 * shutdown, idle timeout): its farewell error may arrive before the
+	 * close itself, so do not wait for the close: reconnect now. */
 	pfd.fd = PQsocket(db->conn);
 	pfd.events = POLLIN;
 	pfd.revents = 0;
-	if (poll(&pfd, 1, 0) > 0) {
-		PGnotify *n;
-
-		if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK)
-			return db_connect(db);
-		while ((n = PQnotifies(db->conn)) != NULL)
-			PQfreemem(n);
-	}
+	if (poll(&pfd, 1, 0) > 0)
+		return db_connect(db);
 	return DB_OK;
 }
 
@@ -84,6 +90,7 @@ static int classify(db_t *db, PGresult *res)
 	snprintf(db->constraint, sizeof(db->constraint), "%s", cn ? cn : "");
 	snprintf(db->message, sizeof(db->message), "%s",
 		 msg ? msg : PQerrorMessage(db->conn));
+	db->message[strcspn(db->message, "\n")] = '\0';  /* one log record, one line */
 	if (PQstatus(db->conn) != CONNECTION_OK || st == NULL)
 		return DB_EUNAVAIL;
 	if (strcmp(st, "23505") == 0)

@@ -10,7 +10,6 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
-#include <time.h>
 
 #include "arena.h"
 
@@ -39,7 +38,7 @@ typedef struct db {
 	const char *conninfo;
 	unsigned gen;           /* bumped on every new connection */
 	bool in_tx;
-	time_t retry_at;        /* no connection attempt before this time */
+	long long retry_at_ms;  /* no connection attempt before this (monotonic ms) */
 	char sqlstate[6];
 	char constraint[64];
 	char message[256];

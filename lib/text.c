@@ -138,7 +138,8 @@ int text_parse_uint(const char *p, size_t n, long long max, long long *out)
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] < '0' || p[i] > '9')
 			return -1;
-		if (v > (max - (p[i] - '0')) / 10)
+		/* max - digit < 0 would divide to 0 (C truncates), letting v = 0 through */
+		if (p[i] - '0' > max || v > (max - (p[i] - '0')) / 10)
 			return -1;
 		v = v * 10 + (p[i] - '0');
 	}
