@@ -27,6 +27,9 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 FCGI_OBJ := $(FCGI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:t/unit/%.c=$(BUILD)/t/%)
 
+# keep unit-test objects (make would delete them as intermediates)
+.SECONDARY:
+
 .PHONY: all clean test asan asan-test fuzz fuzz-build bench compdb clang
 
 all: $(BUILD)/coffer-fcgi $(BUILD)/coffer-admin $(TESTS)
@@ -34,6 +37,9 @@ all: $(BUILD)/coffer-fcgi $(BUILD)/coffer-admin $(TESTS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# COFFER_SCHEMA_VERSION comes from migrations/: recompile its users when one is added
+$(BUILD)/fcgi/health.o $(BUILD)/fcgi/admin.o: $(wildcard migrations/*.sql)
 
 $(BUILD)/libcoffer.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -81,8 +87,9 @@ fuzz: fuzz-build
 	@for f in $(FUZZ_BINS); do \
 	  n=$$(basename $$f); mkdir -p build-fuzz/corpus/$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-	    build-fuzz/corpus/$$n t/fuzz/seeds/$$n 2>&1 | tail -n 3 || exit 1; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -artifact_prefix=build-fuzz/$$n- \
+	    build-fuzz/corpus/$$n t/fuzz/seeds/$$n > build-fuzz/$$n.log 2>&1; rc=$$?; \
+	  tail -n 3 build-fuzz/$$n.log; [ $$rc -eq 0 ] || { echo "$$n FAILED: see build-fuzz/$$n.log"; exit 1; }; \
 	done
 
 bench: all

@@ -96,7 +96,9 @@ fail:
 
 static int want_workers(const config_t *cfg)
 {
-	long n = cfg->workers > 0 ? cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
+	/* a worker waits on PostgreSQL for part of each request: two per core
+	 * keep the CPUs busy (see docs/benchmarks.md) */
+	long n = cfg->workers > 0 ? cfg->workers : 2 * sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (n < 1)
 		n = 1;

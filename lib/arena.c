@@ -24,7 +24,8 @@ struct cleanup {
 };
 
 struct arena {
-	struct chunk *head;     /* current chunk; the last in the list is the first one made */
+	struct chunk *head;     /* current chunk; the last in the list is the first one made,
+				 * always ARENA_CHUNK bytes, the only one kept by arena_clear */
 	struct cleanup *cleanups;
 };
 
@@ -64,11 +65,6 @@ void arena_clear(arena_t *a)
 
 		a->head = c->next;
 		free(c);
-	}
-	/* a large first request must not keep a large chunk for the worker's life */
-	if (a->head->size > ARENA_CHUNK) {
-		free(a->head);
-		a->head = chunk_new(ARENA_CHUNK);
 	}
 	a->head->used = 0;
 }

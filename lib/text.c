@@ -153,7 +153,7 @@ int text_parse_size(const char *p, size_t n, long long *out)
 
 	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 		n--;
-	if (n && (p[n - 1] == 'B' || p[n - 1] == 'b') && n > 1 &&
+	if (n > 1 && (p[n - 1] == 'B' || p[n - 1] == 'b') && p[n - 2] != '\0' &&
 	    strchr("kKmMgGtT", p[n - 2]) != NULL)
 		n--;
 	if (n == 0)
