@@ -79,7 +79,7 @@ fuzz-build:
 	  n=$$(basename $$f .c); \
 	  echo "clang fuzz $$n"; \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -Ilib $(PKG_CFLAGS) -DCOFFER_SCHEMA_VERSION=$(SCHEMA_VERSION) \
+	    -Ilib -It/fuzz $(PKG_CFLAGS) -DCOFFER_SCHEMA_VERSION=$(SCHEMA_VERSION) \
 	    $$f $(FUZZ_LIB_SRC) -o build-fuzz/$$n $(PKG_LIBS) || exit 1; \
 	done
 

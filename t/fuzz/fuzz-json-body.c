@@ -23,11 +23,7 @@
 
 #include "jsonv.h"
 #include "text.h"
-
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-	__FILE__, __LINE__, #c); abort(); } } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static int depth(json_object *o)
 {

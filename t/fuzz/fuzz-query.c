@@ -14,22 +14,7 @@
 
 #include "arena.h"
 #include "http.h"
-
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-	__FILE__, __LINE__, #c); abort(); } } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char *dup_exact(const void *p, size_t n)
-{
-	char *d = malloc(n ? n : 1);
-
-	if (d == NULL)
-		abort();
-	if (n)
-		memcpy(d, p, n);
-	return d;
-}
+#include "fuzz.h"
 
 static void check_decode(const char *p, size_t n)
 {

@@ -11,22 +11,7 @@
 #include <string.h>
 
 #include "text.h"
-
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-	__FILE__, __LINE__, #c); abort(); } } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char *dup_exact(const void *p, size_t n)
-{
-	char *d = malloc(n ? n : 1);
-
-	if (d == NULL)
-		abort();
-	if (n)
-		memcpy(d, p, n);
-	return d;
-}
+#include "fuzz.h"
 
 /* Length of the well-formed sequence at p[0..n) per Unicode Table 3-7, or 0. */
 static size_t ref_seq(const unsigned char *p, size_t n, uint32_t *cp)
