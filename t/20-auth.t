@@ -20,9 +20,8 @@ use lib "$FindBin::Bin/lib";
 use Digest::SHA qw(sha256_hex);
 use JSON::PP ();
 use Test::More;
-use Time::Local qw(timegm);
 
-use Coffer::Test;
+use Coffer::Test qw(problem_ok api_epoch);
 
 my $s = Coffer::Test->stack;
 
@@ -30,19 +29,6 @@ my $UUID = qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 my $TIME = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 my $COOKIE = qr/^[A-Za-z0-9_-]{43}$/;
 my $QUOTA = 10 * 1024 * 1024 * 1024;    # default_quota 10G
-
-sub epoch {
-	my ($t) = @_;
-	my ($Y, $M, $D, $h, $m, $sec) = ($t // '') =~ /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$/ or return undef;
-	return timegm($sec, $m, $h, $D, $M - 1, $Y);
-}
-
-sub problem_ok {
-	my ($r, $status, $code, $name) = @_;
-	my $ok = $r->is_problem($status, $code);
-	ok $ok, $name or diag 'got: ' . $r->describe;
-	return $ok;
-}
 
 # The `errors` array of a 400, as field => message.
 sub error_fields {
@@ -83,7 +69,7 @@ sub user_object_ok {
 		ok JSON::PP::is_bool($u->{is_admin}) && !$u->{is_admin}, 'is_admin: false (a JSON boolean)';
 		ok JSON::PP::is_bool($u->{is_active}) && $u->{is_active}, 'is_active: true (a JSON boolean)';
 		like $u->{created_at}, $TIME, 'created_at is RFC 3339 UTC';
-		cmp_ok abs(epoch($u->{created_at}) - time), '<', 300, 'created_at is now';
+		cmp_ok abs(api_epoch($u->{created_at}) - time), '<', 300, 'created_at is now';
 		my $st = $u->{storage};
 		is ref $st, 'HASH', 'storage object' or return;
 		is_deeply [ sort keys %$st ], [qw(available percent_used quota used)], 'storage fields';
@@ -132,7 +118,7 @@ user_object_ok($user, { username => $name, email => $email }, 'registered user o
 my $sess = $r->{json}{session};
 is_deeply [ sort keys %{ $sess || {} } ], ['expires_at'], 'session object: expires_at';
 like $sess->{expires_at}, $TIME, 'expires_at is RFC 3339 UTC';
-cmp_ok abs(epoch($sess->{expires_at}) - (time + 1209600)), '<', 300, 'expires_at = now + 14 days';
+cmp_ok abs(api_epoch($sess->{expires_at}) - (time + 1209600)), '<', 300, 'expires_at = now + 14 days';
 my $cookie1 = cookie_ok($r, 'register sets the session cookie');
 is $alice->session, $cookie1, 'the client keeps the cookie';
 

@@ -17,9 +17,8 @@ use lib "$FindBin::Bin/lib";
 
 use Digest::SHA qw(sha256_hex);
 use Test::More;
-use Time::Local qw(timegm);
 
-use Coffer::Test;
+use Coffer::Test qw(problem_ok api_epoch);
 
 my $s = Coffer::Test->stack;
 
@@ -27,19 +26,6 @@ my $UUID = qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 my $TIME = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 my $SECRET = qr/^cof_[A-Za-z0-9_-]{43}$/;
 my $T = '/api/auth/tokens';
-
-sub epoch {
-	my ($t) = @_;
-	my ($Y, $M, $D, $h, $m, $sec) = ($t // '') =~ /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$/ or return undef;
-	return timegm($sec, $m, $h, $D, $M - 1, $Y);
-}
-
-sub problem_ok {
-	my ($r, $status, $code, $name) = @_;
-	my $ok = $r->is_problem($status, $code);
-	ok $ok, $name or diag 'got: ' . $r->describe;
-	return $ok;
-}
 
 sub invalid_ok {
 	my ($r, $field, $name) = @_;
@@ -86,7 +72,7 @@ is $s->psql("SELECT count(*) FROM api_tokens t WHERE strpos(row_to_json(t)::text
 
 $r = $alice->post_json($T, { name => 'expiring', expires_in_days => 30 });
 is $r->{status}, 201, 'token with expires_in_days 30 -> 201';
-cmp_ok abs(epoch($r->{json}{expires_at}) - epoch($r->{json}{created_at}) - 30 * 86400), '<=', 1,
+cmp_ok abs(api_epoch($r->{json}{expires_at}) - api_epoch($r->{json}{created_at}) - 30 * 86400), '<=', 1,
 	'expires_at = created_at + 30 days';
 $r = $alice->post_json($T, { name => 'one day', expires_in_days => 1 });
 is $r->{status}, 201, 'expires_in_days 1 (minimum) -> 201';

@@ -17,7 +17,7 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 
-use Coffer::Test;
+use Coffer::Test qw(problem_ok api_epoch);
 
 my $s = Coffer::Test->stack;
 
@@ -29,13 +29,6 @@ my ($origin2) = grep { $_ ne $origin } @allowed;
 
 my $evil = 'https://evil.example';
 my @all;    # every response of this file, checked for a wildcard at the end
-
-sub problem_ok {
-	my ($r, $status, $code, $name) = @_;
-	my $ok = $r->is_problem($status, $code);
-	ok $ok, $name or diag 'got: ' . $r->describe;
-	return $ok;
-}
 
 sub cors_ok {
 	my ($r, $o, $name) = @_;

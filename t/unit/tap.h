@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Every helper is static (one copy per test program) and may go unused. */
@@ -140,5 +141,18 @@ TAP_FN int done_testing(void)
 #define is_int(got, want, ...)      tap_is_int((long long)(got), (long long)(want), __VA_ARGS__)
 #define is_str(got, want, ...)      tap_is_str((got), (want), __VA_ARGS__)
 #define is_mem(g, gl, w, wl, ...)   tap_is_mem((g), (gl), (w), (wl), __VA_ARGS__)
+
+/* A copy of p[0..n) in an exactly-sized buffer without a NUL, so ASan and
+ * valgrind catch a parser reading past the end. Free with free(). */
+static inline char *dup_exact(const void *p, size_t n)
+{
+	char *d = malloc(n ? n : 1);
+
+	if (d == NULL)
+		abort();
+	if (n)
+		memcpy(d, p, n);
+	return d;
+}
 
 #endif

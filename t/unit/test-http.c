@@ -15,17 +15,6 @@
 
 #define L(s) (s), (sizeof(s) - 1)
 
-static char *dup_exact(const char *p, size_t n)
-{
-	char *d = malloc(n ? n : 1);
-
-	if (d == NULL)
-		abort();
-	if (n)
-		memcpy(d, p, n);
-	return d;
-}
-
 static void dec_ok(const char *p, size_t n, bool plus, const char *want, size_t wn)
 {
 	char *in = dup_exact(p, n), *out = malloc(n ? n : 1);

@@ -13,17 +13,6 @@
 
 typedef bool (*validator)(const char *, size_t);
 
-static char *dup_exact(const char *p, size_t n)
-{
-	char *d = malloc(n ? n : 1);
-
-	if (d == NULL)
-		abort();
-	if (n)
-		memcpy(d, p, n);
-	return d;
-}
-
 static bool run(validator fn, const char *p, size_t n)
 {
 	char *d = dup_exact(p, n);

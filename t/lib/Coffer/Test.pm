@@ -27,6 +27,7 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
+use Exporter qw(import);
 use Cwd qw(abs_path);
 use File::Basename qw(dirname basename);
 use File::Path qw(make_path remove_tree);
@@ -786,6 +787,27 @@ sub _tail {
 }
 
 # ================================================================ Response
+
+# ------------------------------------------------------------ test helpers
+# Exported on request: use Coffer::Test qw(problem_ok api_epoch);
+our @EXPORT_OK = qw(problem_ok api_epoch);
+
+# ok() that $r is problem JSON with this status and code; shows it if not.
+sub problem_ok {
+	my ($r, $status, $code, $name) = @_;
+	local $Test::Builder::Level = ($Test::Builder::Level // 1) + 1;
+	my $ok = $r->is_problem($status, $code);
+	Test::More::ok($ok, $name) or Test::More::diag('got: ' . $r->describe);
+	return $ok;
+}
+
+# Seconds since the epoch of an API timestamp (2026-11-23T22:44:00Z), or undef.
+sub api_epoch {
+	my ($t) = @_;
+	require Time::Local;
+	my ($Y, $M, $D, $h, $m, $sec) = ($t // '') =~ /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$/ or return undef;
+	return Time::Local::timegm($sec, $m, $h, $D, $M - 1, $Y);
+}
 
 package Coffer::Test::Response;
 
