@@ -14,6 +14,7 @@
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
+#include "store.h"
 #include "text.h"
 
 static void usage(FILE *f)
@@ -27,7 +28,13 @@ static void usage(FILE *f)
 		"                                password from $COFFER_ADMIN_PASSWORD or stdin\n"
 		"  set-quota USERNAME SIZE       set a user's quota (bytes, or 500M, 10G, 1T)\n"
 		"  maintenance                   prune expired sessions, old login throttles and\n"
-		"                                long-dead API tokens (run it periodically)\n");
+		"                                long-dead API tokens (run it periodically)\n"
+		"  gc [--grace SECONDS]          remove unreferenced blobs, files on the volume no row\n"
+		"                                accounts for and temp files of crashed uploads older\n"
+		"                                than the grace period (default 3600); safe while\n"
+		"                                workers run\n"
+		"  compress                      compress every pending blob now (what the jobs\n"
+		"                                process does in the background)\n");
 }
 
 static int db_fail(db_t *db, int rc)
@@ -140,6 +147,46 @@ static int cmd_maintenance(db_t *db, const config_t *cfg)
 	return 0;
 }
 
+static int cmd_gc(db_t *db, const config_t *cfg, const char *grace_arg)
+{
+	arena_t *a = arena_new();
+	store_stats_t st;
+	long long grace = 3600;
+	int rc;
+
+	if (grace_arg && text_parse_uint(grace_arg, strlen(grace_arg), 10LL * 365 * 86400, &grace) < 0) {
+		fprintf(stderr, "coffer-admin: gc: --grace takes a number of seconds\n");
+		arena_free(a);
+		return 2;
+	}
+	memset(&st, 0, sizeof(st));
+	rc = store_gc(db, a, cfg, (int)grace, &st);
+	arena_free(a);
+	if (rc < 0)
+		return db_fail(db, rc);
+	printf("gc: removed %lld unreferenced blobs, %lld raw copies of compressed blobs, "
+	       "%lld orphaned files, %lld temp files; %lld bytes freed\n", st.blobs_removed,
+	       st.raw_removed, st.orphans_removed, st.temps_removed, st.bytes_freed);
+	return 0;
+}
+
+static int cmd_compress(db_t *db, const config_t *cfg)
+{
+	arena_t *a = arena_new();
+	store_stats_t st;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	while ((rc = store_compress_pass(db, a, cfg, 64, &st)) > 0)
+		arena_clear(a);
+	arena_free(a);
+	if (rc < 0)
+		return db_fail(db, rc);
+	printf("compress: %lld blobs compressed, %lld left raw, %lld bytes saved\n",
+	       st.compressed, st.not_compressible, st.bytes_freed);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = getenv("COFFER_CONFIG"), *cmd;
@@ -190,6 +237,12 @@ int main(int argc, char **argv)
 		ret = cmd_maintenance(&db, &cfg);
 	} else if (strcmp(cmd, "set-quota") == 0 && argc - i == 2) {
 		ret = cmd_set_quota(&db, argv[i], argv[i + 1]);
+	} else if (strcmp(cmd, "gc") == 0 && i == argc) {
+		ret = cmd_gc(&db, &cfg, NULL);
+	} else if (strcmp(cmd, "gc") == 0 && argc - i == 2 && strcmp(argv[i], "--grace") == 0) {
+		ret = cmd_gc(&db, &cfg, argv[i + 1]);
+	} else if (strcmp(cmd, "compress") == 0 && i == argc) {
+		ret = cmd_compress(&db, &cfg);
 	} else {
 		usage(stderr);
 		ret = 2;

@@ -13,8 +13,6 @@
 #define SESSION_COOKIE "coffer_session"
 #define TOKEN_PREFIX   "cof_"
 #define TOKEN_NAME_MAX 100
-#define LIST_DEFAULT   100
-#define LIST_MAX       1000
 
 json_object *user_json(const account_user_t *u)
 {
@@ -41,7 +39,7 @@ static void log_event(req_t *r, const char *user_id, const char *action, const c
 		      const char *target_id, const char *target_name)
 {
 	activity_t ev = { user_id, action, target_id, kind, target_name, r->remote_addr,
-			  r->user_agent };
+			  r->user_agent, NULL };
 
 	/* the audit trail is best effort once the operation itself succeeded */
 	activity_log(r->db, r->arena, &ev);
@@ -292,24 +290,6 @@ static json_object *token_json(const account_token_t *t)
 }
 
 /* ?limit= (1..1000, default 100). Returns -1 after answering 400. */
-static int page_limit(req_t *r)
-{
-	char *v;
-	size_t n;
-	long long l;
-	int rc = req_query(r, "limit", &v, &n);
-
-	if (rc < 0)
-		return -1;
-	if (rc == 0)
-		return LIST_DEFAULT;
-	if (text_parse_uint(v, n, LIST_MAX, &l) < 0 || l < 1) {
-		resp_problem(r, 400, "invalid_request", "limit must be an integer from 1 to 1000.");
-		return -1;
-	}
-	return (int)l;
-}
-
 void h_tokens_list(req_t *r)
 {
 	const char *after[2] = { NULL, NULL };
@@ -317,7 +297,7 @@ void h_tokens_list(req_t *r)
 	json_object *o, *items;
 	char *c;
 	size_t cl;
-	int limit = page_limit(r), n, rc;
+	int limit = req_page_limit(r), n, rc;
 
 	if (limit < 0)
 		return;

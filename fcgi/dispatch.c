@@ -121,6 +121,17 @@ static void route(req_t *r)
 	}
 }
 
+/* auth_request passes only 2xx, 401 and 403 on: any other refusal becomes 403
+ * naming the problem, which nginx turns back into the right status and
+ * problem JSON (@upload_refused). */
+static void upload_check_answer(req_t *r)
+{
+	if ((r->status >= 200 && r->status < 300) || r->status == 401)
+		return;
+	resp_header(r, "X-Coffer-Refusal", r->problem_code ? r->problem_code : "unavailable");
+	r->status = 403;
+}
+
 static double elapsed_ms(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -142,6 +153,9 @@ void dispatch(req_t *r, FCGX_Request *fr)
 	r->status = 0;
 	r->content_type = NULL;
 	r->responded = false;
+	r->streamed = false;
+	r->cache_control = "no-store";
+	r->problem_code = NULL;
 	r->authed = false;
 	r->session_digest = NULL;
 	r->token_id = NULL;
@@ -150,6 +164,11 @@ void dispatch(req_t *r, FCGX_Request *fr)
 
 	r->method = param_or(r, "REQUEST_METHOD", "GET");
 	uri = param_or(r, "REQUEST_URI", param_or(r, "DOCUMENT_URI", "/"));
+	/* nginx's auth_request before an upload body is read (nginx/coffer-server.conf.in);
+	 * only nginx sets FastCGI parameters, so a client cannot ask for this */
+	r->upload_check = req_param(r, "COFFER_UPLOAD_CHECK") != NULL;
+	if (r->upload_check)
+		uri = UPLOAD_CHECK_PATH;
 	q = strchr(uri, '?');
 	r->path = uri;
 	r->path_len = q ? (size_t)(q - uri) : strlen(uri);
@@ -161,9 +180,10 @@ void dispatch(req_t *r, FCGX_Request *fr)
 	r->https = https && strcmp(https, "on") == 0;
 	r->request_id = request_id(r);
 	resp_header(r, "X-Request-Id", r->request_id);
-	resp_header(r, "Cache-Control", "no-store");
 
 	route(r);
+	if (r->upload_check)
+		upload_check_answer(r);
 	db_rollback(r->db);  /* a handler that left a transaction open changes nothing */
 	resp_send(r);
 	log_info("%s %.*s %d %.2fms user=%s rid=%s", r->method,

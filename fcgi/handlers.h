@@ -17,6 +17,19 @@ void h_tokens_list(req_t *r);
 void h_tokens_create(req_t *r);
 void h_tokens_delete(req_t *r);
 
+/* upload.c */
+void h_upload(req_t *r);
+void h_upload_check(req_t *r);
+
+/* files.c */
+void h_file_get(req_t *r);
+void h_file_update(req_t *r);
+void h_file_delete(req_t *r);
+void h_file_download(req_t *r);
+void h_file_versions(req_t *r);
+void h_file_version_download(req_t *r);
+void h_file_version_restore(req_t *r);
+
 /* Resolve the principal from the Authorization header or the session
  * cookie. Returns 1 authenticated, 0 not (no response sent), -1 when a
  * response (503) was sent. */

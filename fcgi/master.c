@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "jobs.h"
 #include "worker.h"
 
 #define MASTER_MAX_CHILDREN 512
@@ -27,6 +28,7 @@ struct child {
 	pid_t pid;
 	unsigned gen;      /* workers of an older generation are being retired */
 	time_t started;
+	bool jobs;         /* the background jobs process, not a worker */
 };
 
 static struct child children[MASTER_MAX_CHILDREN];
@@ -107,7 +109,7 @@ static int want_workers(const config_t *cfg)
 	return (int)n;
 }
 
-static pid_t spawn(const config_t *cfg, int fd, unsigned gen)
+static pid_t spawn(const config_t *cfg, int fd, unsigned gen, bool jobs)
 {
 	pid_t pid;
 
@@ -127,12 +129,17 @@ static pid_t spawn(const config_t *cfg, int fd, unsigned gen)
 		sigaction(SIGCHLD, &sa, NULL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (jobs) {
+			close(fd);
+			_exit(jobs_run(cfg));
+		}
 		log_set_name("coffer-worker");
 		_exit(worker_run(cfg, fd, cfg->max_requests));
 	}
 	children[nchildren].pid = pid;
 	children[nchildren].gen = gen;
 	children[nchildren].started = time(NULL);
+	children[nchildren].jobs = jobs;
 	nchildren++;
 	return pid;
 }
@@ -170,12 +177,12 @@ static int reap(unsigned gen)
 	return early;
 }
 
-static int live(unsigned gen)
+static int live(unsigned gen, bool jobs)
 {
 	int n = 0;
 
 	for (int i = 0; i < nchildren; i++)
-		n += children[i].gen == gen;
+		n += children[i].gen == gen && children[i].jobs == jobs;
 	return n;
 }
 
@@ -222,9 +229,12 @@ int master_run(const char *config_path, config_t *cfg)
 		int sig;
 		time_t now = time(NULL);
 
-		if (!stopping && now >= spawn_after)
-			while (live(gen) < want_workers(cfg) && spawn(cfg, fd, gen) > 0)
+		if (!stopping && now >= spawn_after) {
+			while (live(gen, false) < want_workers(cfg) && spawn(cfg, fd, gen, false) > 0)
 				;
+			if (live(gen, true) == 0)
+				spawn(cfg, fd, gen, true);
+		}
 		if (stopping && nchildren == 0)
 			break;
 		if (stopping && now >= stop_deadline) {

@@ -187,6 +187,7 @@ static const char *reason(int status)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 410: return "Gone";
+	case 412: return "Precondition Failed";
 	case 413: return "Content Too Large";
 	case 415: return "Unsupported Media Type";
 	case 416: return "Range Not Satisfiable";
@@ -198,7 +199,7 @@ static const char *reason(int status)
 	}
 }
 
-static json_object *problem(int status, const char *code, const char *detail)
+json_object *problem_new(int status, const char *code, const char *detail)
 {
 	json_object *o = json_object_new_object();
 	char type[128];
@@ -214,17 +215,25 @@ static json_object *problem(int status, const char *code, const char *detail)
 
 void resp_problem(req_t *r, int status, const char *code, const char *detail)
 {
-	resp_json(r, status, problem(status, code, detail));
+	resp_problem_obj(r, status, problem_new(status, code, detail));
+}
+
+void resp_problem_obj(req_t *r, int status, json_object *problem)
+{
+	json_object *code;
+
+	r->problem_code = json_object_object_get_ex(problem, "code", &code) ?
+		arena_strdup(r->arena, json_object_get_string(code)) : "error";
+	resp_json(r, status, problem);
 	r->content_type = "application/problem+json; charset=utf-8";
 }
 
 void resp_invalid(req_t *r, const char *detail, json_object *errors)
 {
-	json_object *o = problem(400, "invalid_request", detail);
+	json_object *o = problem_new(400, "invalid_request", detail);
 
 	json_object_object_add(o, "errors", errors);
-	resp_json(r, 400, o);
-	r->content_type = "application/problem+json; charset=utf-8";
+	resp_problem_obj(r, 400, o);
 }
 
 void errors_add(json_object *errors, const char *field, const char *message)
@@ -253,18 +262,62 @@ void resp_db_error(req_t *r, int err)
 	resp_problem(r, 500, "internal_error", "An unexpected error occurred.");
 }
 
+static void write_head(req_t *r, buf_t *head, long long content_length)
+{
+	buf_addf(head, "Status: %d %s\r\n", r->status, reason(r->status));
+	if (r->content_type)
+		buf_addf(head, "Content-Type: %s\r\n", r->content_type);
+	if (content_length >= 0 && r->status != 304)
+		buf_addf(head, "Content-Length: %lld\r\n", content_length);
+	if (r->cache_control)
+		buf_addf(head, "Cache-Control: %s\r\n", r->cache_control);
+}
+
+void resp_stream_head(req_t *r, int status, const char *content_type,
+		      long long content_length)
+{
+	buf_t head = BUF_INIT;
+
+	r->status = status;
+	r->content_type = content_type;
+	write_head(r, &head, content_length);
+	buf_add(&head, r->headers.p, r->headers.len);
+	buf_add(&head, "\r\n", 2);
+	FCGX_PutStr(head.p, (int)head.len, r->fcgi->out);
+	buf_free(&head);
+	r->responded = true;
+	r->streamed = true;
+}
+
 void resp_send(req_t *r)
 {
 	buf_t head = BUF_INIT;
 
-	buf_addf(&head, "Status: %d %s\r\n", r->status, reason(r->status));
-	if (r->content_type)
-		buf_addf(&head, "Content-Type: %s\r\n", r->content_type);
-	buf_addf(&head, "Content-Length: %zu\r\n", r->body.len);
+	if (r->streamed)
+		return;
+	write_head(r, &head, (long long)r->body.len);
 	buf_add(&head, r->headers.p, r->headers.len);
 	buf_add(&head, "\r\n", 2);
 	FCGX_PutStr(head.p, (int)head.len, r->fcgi->out);
 	if (r->body.len && strcmp(r->method, "HEAD") != 0)
 		FCGX_PutStr(r->body.p, (int)r->body.len, r->fcgi->out);
 	buf_free(&head);
+}
+
+int req_page_limit(req_t *r)
+{
+	char *v;
+	size_t n;
+	long long l;
+	int rc = req_query(r, "limit", &v, &n);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return REQ_LIST_DEFAULT;
+	if (text_parse_uint(v, n, REQ_LIST_MAX, &l) < 0 || l < 1) {
+		resp_problem(r, 400, "invalid_request", "limit must be an integer from 1 to 1000.");
+		return -1;
+	}
+	return (int)l;
 }

@@ -17,6 +17,9 @@
 #include "db.h"
 
 #define REQ_MAX_ROUTE_PARAMS 4
+#define UPLOAD_CHECK_PATH    "/_internal/upload-check"
+#define REQ_LIST_DEFAULT     100
+#define REQ_LIST_MAX         1000
 
 typedef struct req {
 	FCGX_Request *fcgi;
@@ -46,7 +49,11 @@ typedef struct req {
 	buf_t headers;
 	buf_t body;
 	const char *content_type;
+	const char *cache_control;  /* "no-store" unless a handler says otherwise */
 	bool responded;
+	bool streamed;              /* head and body already written by the handler */
+	const char *problem_code;   /* code of the problem answered, if any */
+	bool upload_check;          /* nginx asks whether an upload may start (auth_request) */
 } req_t;
 
 /* Header or FastCGI parameter by its CGI name ("HTTP_COOKIE"), or NULL. */
@@ -54,6 +61,9 @@ const char *req_param(req_t *r, const char *name);
 /* Query parameter: 1 found (*v decoded, NUL-terminated), 0 absent; on a
  * malformed query string answers 400 and returns -1. */
 int req_query(req_t *r, const char *key, char **v, size_t *vlen);
+/* ?limit= of a list (default 100, 1-1000); on a bad value answers 400 and
+ * returns -1. */
+int req_page_limit(req_t *r);
 /* Read and parse a JSON object body. On any problem (wrong type, too large,
  * malformed, invalid UTF-8, not an object) answers 4xx and returns NULL.
  * The object is released with the arena. */
@@ -64,6 +74,10 @@ void resp_header(req_t *r, const char *name, const char *value);
 void resp_json(req_t *r, int status, json_object *obj);   /* takes ownership */
 void resp_empty(req_t *r, int status);
 void resp_problem(req_t *r, int status, const char *code, const char *detail);
+/* A problem JSON object (RFC 9457) with our type URI and code. */
+json_object *problem_new(int status, const char *code, const char *detail);
+/* Answer with a problem object built by problem_new (takes ownership). */
+void resp_problem_obj(req_t *r, int status, json_object *problem);
 /* 400 with an "errors" array of {field, message}; takes ownership of errors. */
 void resp_invalid(req_t *r, const char *detail, json_object *errors);
 /* Map a db error to a response (503 for DB_EUNAVAIL, 500 otherwise). */
@@ -80,5 +94,9 @@ int json_get_string(json_object *o, const char *key, const char **s, size_t *n);
 
 /* Send the response (status line, headers, body) to the client. */
 void resp_send(req_t *r);
+/* Write the status line and headers now (Content-Length when content_length
+ * >= 0); the handler then writes the body to r->fcgi->out itself. */
+void resp_stream_head(req_t *r, int status, const char *content_type,
+		      long long content_length);
 
 #endif

@@ -7,6 +7,17 @@
 
 #define ROUTER_SEGMENT_MAX 512
 
+/* ":n": a positive decimal number without leading zeros, at most 9 digits */
+static bool version_number(const char *p, size_t n)
+{
+	if (n == 0 || n > 9 || p[0] == '0')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	return true;
+}
+
 /* Match one pattern against the path; fill params on success. */
 static int match(const char *pat, const char *path, size_t n, const char **params,
 		 arena_t *a)
@@ -30,6 +41,8 @@ static int match(const char *pat, const char *path, size_t n, const char **param
 			if (seg == 0 || seg > ROUTER_SEGMENT_MAX)
 				return 0;
 			if (plen == 3 && memcmp(pat, ":id", 3) == 0 && !text_uuid_valid(path + i, seg))
+				return 0;
+			if (plen == 2 && memcmp(pat, ":n", 2) == 0 && !version_number(path + i, seg))
 				return 0;
 			if (params && np < REQ_MAX_ROUTE_PARAMS)
 				params[np] = arena_strndup(a, path + i, seg);

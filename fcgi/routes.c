@@ -12,6 +12,15 @@ const route_t routes[] = {
 	{ "GET",    "/api/auth/tokens",       h_tokens_list,   ROUTE_AUTH },
 	{ "POST",   "/api/auth/tokens",       h_tokens_create, ROUTE_AUTH },
 	{ "DELETE", "/api/auth/tokens/:id",   h_tokens_delete, ROUTE_AUTH },
+	{ "POST",   "/api/upload",                         h_upload,                ROUTE_AUTH },
+	{ "POST",   UPLOAD_CHECK_PATH,                     h_upload_check,          ROUTE_AUTH },
+	{ "GET",    "/api/files/:id",                      h_file_get,              ROUTE_AUTH },
+	{ "PUT",    "/api/files/:id",                      h_file_update,           ROUTE_AUTH },
+	{ "DELETE", "/api/files/:id",                      h_file_delete,           ROUTE_AUTH },
+	{ "GET",    "/api/files/:id/download",             h_file_download,         ROUTE_AUTH },
+	{ "GET",    "/api/files/:id/versions",             h_file_versions,         ROUTE_AUTH },
+	{ "GET",    "/api/files/:id/versions/:n/download", h_file_version_download, ROUTE_AUTH },
+	{ "POST",   "/api/files/:id/versions/:n/restore",  h_file_version_restore,  ROUTE_AUTH },
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -16,6 +16,7 @@ typedef struct activity {
 	const char *target_name;  /* or NULL */
 	const char *ip;           /* client address as text, or NULL */
 	const char *user_agent;   /* or NULL; stored truncated to 512 bytes */
+	const char *details;      /* JSON object text, or NULL */
 } activity_t;
 
 /* Insert one entry. */

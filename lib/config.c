@@ -44,6 +44,14 @@ static const struct key keys[] = {
 	{ "login_window", I(login_window, 1, 86400 * 30) },
 	{ "argon2_m_kib", I(argon2_m_kib, 8192, 4 * 1024 * 1024) },
 	{ "argon2_t", I(argon2_t, 1, 100) },
+	{ "max_file_size", Z(max_file_size, 1, 1LL << 50) },
+	{ "max_request_size", Z(max_request_size, 1024, 1LL << 50) },
+	{ "versions_keep", I(versions_keep, 1, 100000) },
+	{ "upload_mime_allow", S(upload_mime_allow) },
+	{ "upload_mime_block", S(upload_mime_block) },
+	{ "jobs_interval", I(jobs_interval, 1, 86400) },
+	{ "compress", K_BOOL3, offsetof(config_t, compress), sizeof(int), 0, 0 },
+	{ "raw_grace", I(raw_grace, 0, 86400) },
 };
 
 void config_defaults(config_t *c)
@@ -64,6 +72,12 @@ void config_defaults(config_t *c)
 	c->login_window = 900;
 	c->argon2_m_kib = 19456;
 	c->argon2_t = 2;
+	c->max_file_size = 500LL << 20;
+	c->max_request_size = 1LL << 30;
+	c->versions_keep = 10;
+	c->jobs_interval = 5;
+	c->compress = -1;
+	c->raw_grace = 60;
 }
 
 static void set_int(void *dst, size_t size, long long v)

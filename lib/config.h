@@ -31,6 +31,15 @@ typedef struct config {
 	int login_window;          /* seconds */
 	int argon2_m_kib;
 	int argon2_t;
+	/* files */
+	long long max_file_size;     /* per uploaded file */
+	long long max_request_size;  /* per upload request body */
+	int versions_keep;           /* versions retained per file (>= 1) */
+	char upload_mime_allow[1024]; /* space-separated patterns; "" = all */
+	char upload_mime_block[1024]; /* space-separated patterns; block wins */
+	int jobs_interval;           /* seconds between background job passes */
+	int compress;                /* -1 auto (on), 0 off, 1 on */
+	int raw_grace;               /* seconds a compressed blob keeps its raw copy */
 } config_t;
 
 /* Fill c with defaults. */

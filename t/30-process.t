@@ -62,8 +62,9 @@ sub children {
 	for my $stat (glob '/proc/[0-9]*/stat') {
 		open my $fh, '<', $stat or next;
 		my $line = <$fh> // next;
-		$line =~ /^(\d+) \(.*\) (\S) (\d+) / or next;
-		push @kids, $1 if $3 == $ppid && $2 ne 'Z';
+		$line =~ /^(\d+) \((.*)\) (\S) (\d+) /s or next;
+		# the background jobs process (compression) is not a worker
+		push @kids, $1 if $4 == $ppid && $3 ne 'Z' && $2 ne 'coffer-jobs';
 	}
 	return sort { $a <=> $b } @kids;
 }
@@ -255,6 +256,7 @@ my @w = $s->wait_workers;
 is scalar @w, $want, "the master runs the configured $want workers";
 ok alive($s->fcgi_master_pid), 'the master is alive';
 is_deeply [ children($s->fcgi_master_pid) ], \@w, 'the workers are the master\'s children';
+ok $s->jobs_pid, 'the master also runs the background jobs process';
 
 {
 	my $victim = $w[0];

@@ -51,6 +51,21 @@ our %NGINX_TEST_LIMITS = (
 );
 our $ALLOWED_ORIGIN = 'http://localhost:3000';
 
+# coffer.conf keys of the stacks the test suite runs against (scripts/test,
+# or a test file run alone), on top of start()'s: limits small enough to
+# reach in a test, a blocked type for the upload policy, few versions kept,
+# and a background job that runs every second. start() itself keeps the
+# product defaults (bench/ uses it).
+our %SUITE_CONFIG = (
+	max_file_size => '4M',
+	max_request_size => '16M',
+	versions_keep => 3,
+	upload_mime_block => 'application/x-dosexec',
+	jobs_interval => 1,
+	raw_grace => 1,
+	compress => 'on',
+);
+
 my $singleton;
 my @owned;    # stacks started by this process, stopped in END
 
@@ -70,7 +85,7 @@ sub stack {
 		}
 		# `prove t/x.t | head` must not kill us before END stops the stack
 		$SIG{PIPE} = 'IGNORE';
-		$singleton = $class->start;
+		$singleton = $class->start(config => {%SUITE_CONFIG});
 	}
 	return $singleton;
 }
@@ -180,7 +195,7 @@ END {
 # Run prove on @args against one stack; returns the exit status for scripts/test.
 sub run_suite {
 	my (@args) = @_;
-	my $s = Coffer::Test->start;
+	my $s = Coffer::Test->start(config => {%SUITE_CONFIG});
 	$ENV{COFFER_TEST_STATE} = $s->{state_file};
 	print STDERR "# Coffer stack: $s->{base_url} (PostgreSQL 127.0.0.1:$s->{pg}{port}, build $s->{build}, tmp $s->{tmpdir})\n";
 	my $pid = fork // die "fork: $!";
@@ -228,6 +243,124 @@ sub blob_dir       { $_[0]{blob_dir} }
 sub build_dir      { $_[0]{build} }
 sub allowed_origin { $_[0]{allowed_origin} }
 sub state          { +{ %{ $_[0] } } }
+
+# The stack's coffer.conf settings: a copy of all (hash ref), or one value.
+sub config {
+	my ($self, $key) = @_;
+	return defined $key ? $self->{config}{$key} : { %{ $self->{config} || {} } };
+}
+
+# A size setting in bytes (suffixes K, M, G, T are binary, as in
+# coffer.conf), or $default when the stack's config does not set it.
+sub config_size {
+	my ($self, $key, $default) = @_;
+	my $v = $self->{config}{$key};
+	return $default unless defined $v && length $v;
+	return parse_size($v);
+}
+
+# Bytes of a coffer.conf size ("4M", "512k", "1G", "123"); croaks if bad.
+sub parse_size {
+	my ($v) = @_;
+	my ($n, $u) = $v =~ /^\s*(\d+)\s*([kKmMgGtT]?)[bB]?\s*$/ or croak "bad size '$v'";
+	my %mul = ('' => 1, k => 1 << 10, m => 1 << 20, g => 1 << 30, t => 1 << 40);
+	return $n * $mul{ lc $u };
+}
+
+# Where the blob of this SHA-256 (64 hex) lives: <blob_dir>/ab/cd/<hex>, or
+# its gzip copy <...>.gz when $gz.
+sub blob_path {
+	my ($self, $hex, $gz) = @_;
+	croak "blob_path: not a SHA-256 hex '$hex'" unless $hex =~ /^[0-9a-f]{64}$/;
+	return join('/', $self->{blob_dir}, substr($hex, 0, 2), substr($hex, 2, 2), $hex) . ($gz ? '.gz' : '');
+}
+
+# <blob_dir>/tmp, where uploads (up-*) and the compression job (gz-*) write.
+sub blob_tmp_dir { "$_[0]{blob_dir}/tmp" }
+
+# Names of the entries in <blob_dir>/tmp (none when it does not exist).
+sub tmp_files {
+	my ($self) = @_;
+	opendir my $dh, $self->blob_tmp_dir or return ();
+	return sort grep { $_ ne '.' && $_ ne '..' } readdir $dh;
+}
+
+# Paths (relative to blob_dir) of every file under blob_dir outside tmp/.
+sub blob_files {
+	my ($self) = @_;
+	my @out;
+	my @dirs = ('');
+	while (defined(my $rel = shift @dirs)) {
+		opendir my $dh, "$self->{blob_dir}/$rel" or next;
+		for my $e (sort readdir $dh) {
+			next if $e eq '.' || $e eq '..' || ($rel eq '' && $e eq 'tmp');
+			my $r = $rel eq '' ? $e : "$rel/$e";
+			if (-d "$self->{blob_dir}/$r") { push @dirs, $r } else { push @out, $r }
+		}
+	}
+	return sort @out;
+}
+
+# Pids of the workers that hold a file under <blob_dir>/tmp open (an upload
+# or a job in progress), per /proc/PID/fd.
+sub workers_with_tmp_open {
+	my ($self) = @_;
+	my $tmp = $self->blob_tmp_dir;
+	my @pids;
+	for my $pid ($self->worker_pids) {
+		opendir my $dh, "/proc/$pid/fd" or next;
+		for my $fd (readdir $dh) {
+			my $t = readlink "/proc/$pid/fd/$fd" // next;
+			if (index($t, "$tmp/") == 0) { push @pids, $pid; last }
+		}
+	}
+	return @pids;
+}
+
+# coffer-admin gc @args (e.g. '--grace', 0). Returns {exit, out, err}.
+sub gc {
+	my ($self, @args) = @_;
+	return $self->admin('gc', @args);
+}
+
+# Set a user's quota with `coffer-admin set-quota` ($who: a username or a
+# client from register_user; $size: bytes or "10M"). Croaks on failure.
+sub set_quota {
+	my ($self, $who, $size) = @_;
+	my $name = ref $who ? $who->{username} : $who;
+	my $r = $self->admin('set-quota', $name, $size);
+	$r->{exit} == 0 or croak "set-quota $name $size: exit $r->{exit}: $r->{out}$r->{err}";
+	return $r;
+}
+
+# A user's usage from the database: {used (users.storage_used), quota,
+# retained (sum of the sizes of every version of every file not in the
+# trash: what used must equal), files (live files), versions}. $who: a user
+# id or a client from register_user.
+sub usage {
+	my ($self, $who) = @_;
+	my $id = ref $who ? $who->{user}{id} : $who;
+	croak "usage: not a user id" unless ($id // '') =~ /^[0-9a-f-]{36}$/;
+	my ($row) = $self->psql_rows(qq{
+		SELECT u.storage_used, u.storage_quota,
+		       (SELECT coalesce(sum(v.size), 0) FROM file_versions v JOIN files f ON f.id = v.file_id
+		         WHERE f.user_id = u.id AND NOT f.is_deleted),
+		       (SELECT count(*) FROM files f WHERE f.user_id = u.id AND NOT f.is_deleted),
+		       (SELECT count(*) FROM file_versions v JOIN files f ON f.id = v.file_id
+		         WHERE f.user_id = u.id AND NOT f.is_deleted)
+		  FROM users u WHERE u.id = '$id'});
+	croak "usage: no user $id" unless $row;
+	my %u;
+	@u{qw(used quota retained files versions)} = @$row;
+	return \%u;
+}
+
+# A raw HTTP/1.1 connection to nginx (Coffer::Test::Raw). Options:
+# local_address, headers ({name => value} sent with send_head).
+sub raw {
+	my ($self, %o) = @_;
+	return Coffer::Test::Raw->new($self, %o);
+}
 
 # ------------------------------------------------------------ HTTP
 
@@ -511,7 +644,16 @@ sub fcgi_master_pid { $_[0]{fcgi_pid} }
 sub worker_pids {
 	my ($self) = @_;
 	my $master = $self->{fcgi_pid} or return ();
-	return sort { $a <=> $b } _children($master);
+	return sort { $a <=> $b } map { $_->[0] }
+		grep { $_->[2] == $master && $_->[4] ne 'coffer-jobs' } _procs();
+}
+
+# The background jobs process (compression) of the master, or undef.
+sub jobs_pid {
+	my ($self) = @_;
+	my $master = $self->{fcgi_pid} or return undef;
+	my ($p) = grep { $_->[2] == $master && $_->[4] eq 'coffer-jobs' } _procs();
+	return $p ? $p->[0] : undef;
 }
 
 # Wait until the master has $n workers (default: the configured count).
@@ -561,7 +703,10 @@ sub _nginx_start {
 	my $stderr = "$self->{tmpdir}/log/nginx.stderr";
 	for my $try (1 .. 3) {
 		my $port = _free_port();
-		my %keys = (%NGINX_TEST_LIMITS, WORKER_PROCESSES => 1, %$opts,
+		# nginx's client_max_body_size follows the workers' max_request_size
+		my $body = $self->{config}{max_request_size};
+		my %keys = (%NGINX_TEST_LIMITS, WORKER_PROCESSES => 1,
+			(defined $body ? (MAX_REQUEST_SIZE => $body) : ()), %$opts,
 			PORT => $port, FCGI_UPSTREAM => "unix:$self->{socket}", BLOB_DIR => $self->{blob_dir});
 		my $r = _run([ "$REPO/nginx/render", $prefix, map { "$_=$keys{$_}" } sort keys %keys ]);
 		$r->{exit} == 0 or die "nginx/render failed: $r->{err}";
@@ -746,8 +891,8 @@ sub _procs {
 		open my $fh, '<', $stat or next;
 		my $line = <$fh> // next;
 		# pid (comm) state ppid pgrp ...; comm may contain spaces and parens
-		$line =~ /^(\d+) \(.*\) (\S) (\d+) (\d+) / or next;
-		push @p, [ $1, $2, $3, $4 ] if $2 ne 'Z' && $2 ne 'X';
+		$line =~ /^(\d+) \((.*)\) (\S) (\d+) (\d+) /s or next;
+		push @p, [ $1, $3, $4, $5, $2 ] if $3 ne 'Z' && $3 ne 'X';
 	}
 	return @p;
 }
@@ -790,7 +935,9 @@ sub _tail {
 
 # ------------------------------------------------------------ test helpers
 # Exported on request: use Coffer::Test qw(problem_ok api_epoch);
-our @EXPORT_OK = qw(problem_ok api_epoch);
+our @EXPORT_OK = qw(problem_ok api_epoch wait_until multipart_body upload random_bytes
+	file_object_ok http_date_epoch upload_ok upload_refused_ok sql_id byteranges
+	content_disposition);
 
 # ok() that $r is problem JSON with this status and code; shows it if not.
 sub problem_ok {
@@ -807,6 +954,291 @@ sub api_epoch {
 	require Time::Local;
 	my ($Y, $M, $D, $h, $m, $sec) = ($t // '') =~ /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$/ or return undef;
 	return Time::Local::timegm($sec, $m, $h, $D, $M - 1, $Y);
+}
+
+# Call $cond every $interval seconds (default 0.05) until it returns true or
+# $timeout seconds (default 10) have passed. Returns its last value (false
+# on timeout). $cond runs at least once, and once more after the deadline.
+sub wait_until {
+	my ($cond, $timeout, $interval) = @_;
+	my $end = time + ($timeout // 10);
+	while (1) {
+		my $last = time >= $end;
+		my $v = $cond->();
+		return $v if $v || $last;
+		sleep($interval // 0.05);
+	}
+}
+
+# $id when it is a UUID, else the nil UUID: for SQL built around an id from
+# an answer, so that a broken answer fails the test's checks rather than
+# the query.
+sub sql_id {
+	my ($id) = @_;
+	return defined $id && $id =~ /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+		? $id : '00000000-0000-0000-0000-000000000000';
+}
+
+# $n bytes from /dev/urandom (incompressible content of a known size).
+sub random_bytes {
+	my ($n) = @_;
+	return '' unless $n;
+	open my $fh, '<:raw', '/dev/urandom' or croak "/dev/urandom: $!";
+	my $buf = '';
+	while (length $buf < $n) {
+		my $got = read $fh, $buf, $n - length $buf, length $buf;
+		croak "/dev/urandom: $!" unless $got;
+	}
+	return $buf;
+}
+
+my $boundary_counter = 0;
+
+# A multipart/form-data body. Returns ($body, $content_type).
+#   fields   => [name => value, ...] or {name => value} (sorted): text parts,
+#               sent first (the server applies fields to the files after them)
+#   files    => [file, ...], after the fields; a file is
+#               {name => filename, data => bytes, type => Content-Type
+#                (default application/octet-stream; undef: no header),
+#                field => the part's name (default "file"),
+#                filename_star => value of a filename*= parameter
+#                (e.g. "UTF-8''%C3%A9.txt"), no_filename => 1 (omit
+#                filename=), headers => [extra header lines]}
+#               or [filename, data, type] for short
+#   parts    => [part, ...]: the exact sequence instead of fields + files; a
+#               part is a file as above, {field => name, value => text} for
+#               a text field, or {raw => bytes} for everything between two
+#               delimiter lines (its headers, blank line and content)
+#   boundary => the boundary (default a fresh random one)
+#   preamble, epilogue => text before the first / after the last delimiter
+#   truncate => cut the body after this many bytes (no closing delimiter)
+# Character strings (utf8 flag on, e.g. literals under `use utf8`) in names
+# and values are sent UTF-8 encoded; byte strings exactly as they are, so
+# "caf\xe9.txt" is a Latin-1, not UTF-8, name. Names are put between quotes
+# unchanged: a name with a '"' makes a malformed header on purpose.
+sub multipart_body {
+	my (%o) = @_;
+	my $b = $o{boundary} // sprintf('----CofferTest%d%d%08x', $$, ++$boundary_counter, int rand 0xffffffff);
+	my @parts;
+	if ($o{parts}) {
+		@parts = @{ $o{parts} };
+	} else {
+		my $f = $o{fields} || [];
+		my @kv = ref $f eq 'HASH' ? map { ($_, $f->{$_}) } sort keys %$f : @$f;
+		while (@kv) {
+			my ($k, $v) = splice @kv, 0, 2;
+			push @parts, { field => $k, value => $v };
+		}
+		push @parts, @{ $o{files} || [] };
+	}
+	my $bytes = sub { my $x = shift // ''; utf8::encode($x) if utf8::is_utf8($x); $x };
+	my $body = $o{preamble} // '';
+	for my $p (@parts) {
+		$p = { name => $p->[0], data => $p->[1], (@$p > 2 ? (type => $p->[2]) : ()) } if ref $p eq 'ARRAY';
+		$body .= "--$b\r\n";
+		if (exists $p->{raw}) {
+			$body .= $p->{raw} . "\r\n";
+			next;
+		}
+		if (exists $p->{value}) {    # text field
+			$body .= 'Content-Disposition: form-data; name="' . $bytes->($p->{field}) . "\"\r\n";
+			$body .= "$_\r\n" for @{ $p->{headers} || [] };
+			$body .= "\r\n" . $bytes->($p->{value}) . "\r\n";
+			next;
+		}
+		my $cd = 'Content-Disposition: form-data; name="' . $bytes->($p->{field} // 'file') . '"';
+		$cd .= '; filename="' . $bytes->($p->{name}) . '"' unless $p->{no_filename};
+		$cd .= "; filename*=$p->{filename_star}" if defined $p->{filename_star};
+		$body .= "$cd\r\n";
+		my $type = exists $p->{type} ? $p->{type} : 'application/octet-stream';
+		$body .= "Content-Type: $type\r\n" if defined $type;
+		$body .= "$_\r\n" for @{ $p->{headers} || [] };
+		my $data = $p->{data} // '';
+		croak 'multipart_body: file data must be bytes' if utf8::is_utf8($data) && $data =~ /[^\x00-\xff]/;
+		$body .= "\r\n" . $data . "\r\n";
+	}
+	$body .= "--$b--\r\n" . ($o{epilogue} // '');
+	$body = substr($body, 0, $o{truncate}) if defined $o{truncate};
+	return ($body, "multipart/form-data; boundary=$b");
+}
+
+# POST /api/upload as $client (a Coffer::Test::Client) with a body from
+# multipart_body(%o) (files, fields, parts, boundary, ...). Also: query =>
+# {name => value} or "a=b&c=d" (appended to the URL), content_type =>
+# override the Content-Type header, headers => {...}, timeout. Returns the
+# Coffer::Test::Response.
+sub upload {
+	my ($client, %o) = @_;
+	my ($body, $ct) = multipart_body(%o);
+	my $q = $o{query} // '';
+	if (ref $q eq 'HASH') {
+		$q = join '&', map { _pct($_) . '=' . _pct($q->{$_}) } sort keys %$q;
+	}
+	my $path = '/api/upload' . (length $q ? "?$q" : '');
+	return $client->request(POST => $path, {
+		body => $body,
+		headers => { 'Content-Type' => $o{content_type} // $ct, %{ $o{headers} || {} } },
+		(defined $o{timeout} ? (timeout => $o{timeout}) : ()),
+	});
+}
+
+sub _pct {
+	my ($v) = @_;
+	$v //= '';
+	utf8::encode($v) if utf8::is_utf8($v);
+	$v =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge;
+	return $v;
+}
+
+my $UUID_RE = qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+my $TIME_RE = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
+# Subtest: $f is a file object of plan.md (exactly its fields, each of the
+# right shape) and every key of %$want has that value (is_deeply).
+sub file_object_ok {
+	my ($f, $want, $name) = @_;
+	local $Test::Builder::Level = ($Test::Builder::Level // 1) + 1;
+	return Test::More::subtest($name // 'file object', sub {
+		Test::More::is(ref $f, 'HASH', 'an object') or return;
+		Test::More::is_deeply([ sort keys %$f ], [ sort qw(kind id name folder_id size mime_type sha256
+			description tags version download_count created_at updated_at sharing) ], 'exactly the fields of a file object');
+		Test::More::is($f->{kind}, 'file', 'kind: file');
+		Test::More::like($f->{id} // '', $UUID_RE, 'id is a UUID');
+		Test::More::like($f->{folder_id} // '', $UUID_RE, 'folder_id is a UUID');
+		Test::More::like($f->{sha256} // '', qr/^[0-9a-f]{64}$/, 'sha256: 64 lowercase hex');
+		my $raw = $JSON->encode($f);
+		Test::More::unlike($raw, qr/"(?:size|version|download_count)":"/, 'numbers are JSON numbers');
+		Test::More::like($f->{size} // '', qr/^\d+$/, 'size is an integer');
+		Test::More::like($f->{version} // '', qr/^[1-9]\d*$/, 'version >= 1');
+		Test::More::like($f->{download_count} // '', qr/^\d+$/, 'download_count is an integer');
+		Test::More::like($f->{created_at} // '', $TIME_RE, 'created_at RFC 3339 UTC');
+		Test::More::like($f->{updated_at} // '', $TIME_RE, 'updated_at RFC 3339 UTC');
+		Test::More::ok(defined $f->{mime_type} && $f->{mime_type} =~ m{^[\w.+-]+/[\w.+-]+}, 'mime_type is a type/subtype');
+		Test::More::ok(defined $f->{description} && !ref $f->{description}, 'description is a string');
+		Test::More::is(ref $f->{tags}, 'ARRAY', 'tags is an array');
+		Test::More::is(ref $f->{sharing}, 'HASH', 'sharing is an object');
+		Test::More::like($f->{sharing}{link_count} // '', qr/^\d+$/, 'sharing.link_count is an integer')
+			if ref $f->{sharing} eq 'HASH';
+		for my $k (sort keys %{ $want || {} }) {
+			Test::More::is_deeply($f->{$k}, $want->{$k}, "$k as expected");
+		}
+	});
+}
+
+# Check the {name, error} entries of an upload answer against $want:
+# [[name, status, code], ...] in order (code undef: any).
+sub _upload_errors_ok {
+	my ($errors, $want) = @_;
+	Test::More::is(ref $errors, 'ARRAY', 'errors is an array') or return;
+	Test::More::is(scalar @$errors, scalar @$want, scalar(@$want) . ' error entries')
+		or Test::More::diag('errors: ' . $JSON->encode($errors));
+	for my $i (0 .. $#$want) {
+		my ($name, $status, $code) = @{ $want->[$i] };
+		my $e = $errors->[$i];
+		next unless Test::More::is(ref $e, 'HASH', "error $i is an object");
+		Test::More::is_deeply([ sort keys %$e ], [qw(error name)], "error $i: {name, error}");
+		Test::More::is($e->{name}, $name, "error $i names " . (defined $name ? "'$name'" : 'undef'));
+		my $p = $e->{error};
+		next unless Test::More::is(ref $p, 'HASH', "error $i: error is a problem object");
+		Test::More::is($p->{status}, $status, "error $i: status $status");
+		Test::More::is($p->{code}, $code, "error $i: code $code") if defined $code;
+		Test::More::ok(defined $p->{type} && defined $p->{title} && defined $p->{detail},
+			"error $i: problem has type, title, detail");
+	}
+}
+
+# Subtest: $r is an upload that stored something: 201 JSON
+# {"files": [$nfiles file objects], "errors": [...]} with the errors of
+# $errors ([[name, status, code], ...], default none). Returns the files.
+sub upload_ok {
+	my ($r, $nfiles, $errors, $name) = @_;
+	local $Test::Builder::Level = ($Test::Builder::Level // 1) + 1;
+	my $files = ref $r->{json} eq 'HASH' && ref $r->{json}{files} eq 'ARRAY' ? $r->{json}{files} : [];
+	Test::More::subtest($name // "upload stored $nfiles", sub {
+		Test::More::is($r->{status}, 201, '201 Created') or Test::More::diag($r->describe);
+		Test::More::like($r->header('content-type') // '', qr{^application/json}, 'JSON');
+		Test::More::is_deeply([ sort keys %{ ref $r->{json} eq 'HASH' ? $r->{json} : {} } ], [qw(errors files)],
+			'exactly {files, errors}');
+		Test::More::is(scalar @$files, $nfiles, "$nfiles file(s)");
+		_upload_errors_ok($r->{json}{errors}, $errors || []) if ref $r->{json} eq 'HASH';
+	});
+	return $files;
+}
+
+# Subtest: $r is an upload that stored nothing: status $status, problem
+# JSON with code $code (the first error's), "files": [] and "errors" as
+# $errors ([[name, status, code], ...]; undef: not checked beyond >= 1).
+sub upload_refused_ok {
+	my ($r, $status, $code, $errors, $name) = @_;
+	local $Test::Builder::Level = ($Test::Builder::Level // 1) + 1;
+	return Test::More::subtest($name // "upload refused $status $code", sub {
+		Test::More::ok($r->is_problem($status, $code), "problem JSON $status $code") or Test::More::diag($r->describe);
+		my $j = ref $r->{json} eq 'HASH' ? $r->{json} : {};
+		Test::More::is_deeply($j->{files}, [], 'files: []');
+		if ($errors) {
+			_upload_errors_ok($j->{errors}, $errors);
+		} else {
+			Test::More::ok(ref $j->{errors} eq 'ARRAY' && @{ $j->{errors} } >= 1, 'errors: at least one entry');
+		}
+	});
+}
+
+# The parts of a 206 multipart/byteranges answer, in order, as
+# {start, end, total, type, data}, each part's data as long as its
+# Content-Range says; undef when the body does not parse that way.
+sub byteranges {
+	my ($r) = @_;
+	my ($b) = ($r->header('content-type') // '') =~ m{^multipart/byteranges;\s*boundary="?([^";\s]+)"?}i or return undef;
+	my $body = $r->{content};
+	my $pos = index $body, "--$b\r\n";
+	return undef if $pos < 0;
+	my @parts;
+	while (1) {
+		$pos += length("--$b\r\n");
+		my $hend = index $body, "\r\n\r\n", $pos;
+		return undef if $hend < 0;
+		my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? (lc $1 => $2) : () } split /\r\n/, substr($body, $pos, $hend - $pos);
+		my ($start, $end, $total) = ($h{'content-range'} // '') =~ m{^bytes (\d+)-(\d+)/(\d+)$} or return undef;
+		my $data = substr $body, $hend + 4, $end - $start + 1;
+		return undef unless length $data == $end - $start + 1;
+		push @parts, { start => $start, end => $end, total => $total, type => $h{'content-type'}, data => $data };
+		$pos = $hend + 4 + length $data;
+		return undef unless substr($body, $pos, 2) eq "\r\n";
+		$pos += 2;
+		return \@parts if substr($body, $pos, length("--$b--")) eq "--$b--";
+		return undef unless substr($body, $pos, length("--$b\r\n")) eq "--$b\r\n";
+	}
+}
+
+# A Content-Disposition value taken apart strictly: {type, filename (the
+# quoted fallback, unescaped), filename_star (decoded from
+# UTF-8''pct-encoding, as a character string), star_raw}; undef unless it
+# is exactly `TYPE; filename="..."; filename*=UTF-8''...` with an ASCII
+# fallback and a filename* of RFC 5987 attr-chars and %XX only.
+sub content_disposition {
+	my ($v) = @_;
+	my ($type, $q, $star) = ($v // '') =~
+		m{^(attachment|inline); filename="((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*)"; filename\*=UTF-8''([A-Za-z0-9!#\$&+\-.^_`|~%]+)$}
+		or return undef;
+	(my $fallback = $q) =~ s/\\(.)/$1/g;
+	(my $bytes = $star) =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge;
+	return undef if $star =~ /%(?![0-9A-Fa-f]{2})/;
+	my $name = $bytes;
+	utf8::decode($name) or return undef;
+	return { type => $type, filename => $fallback, filename_star => $name, star_raw => $star };
+}
+
+# Seconds since the epoch of an HTTP date (IMF-fixdate: "Sun, 06 Nov 1994
+# 08:49:37 GMT"), or undef.
+sub http_date_epoch {
+	my ($t) = @_;
+	require Time::Local;
+	my %mon = (Jan => 0, Feb => 1, Mar => 2, Apr => 3, May => 4, Jun => 5, Jul => 6, Aug => 7,
+		Sep => 8, Oct => 9, Nov => 10, Dec => 11);
+	my ($D, $M, $Y, $h, $m, $sec) = ($t // '') =~ /^\w{3}, (\d\d) (\w{3}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/
+		or return undef;
+	return undef unless exists $mon{$M};
+	return Time::Local::timegm($sec, $m, $h, $D, $mon{$M}, $Y);
 }
 
 package Coffer::Test::Response;
@@ -921,5 +1353,209 @@ sub token       { my $s = shift; $s->{token} = shift if @_; $s->{token} }
 sub origin      { my $s = shift; $s->{origin} = shift if @_; $s->{origin} }
 sub local_address { $_[0]{local_address} }
 sub last        { $_[0]{last} }
+
+# POST /api/upload as this client: see Coffer::Test::upload.
+sub upload { my $self = shift; return Coffer::Test::upload($self, @_) }
+
+# The credentials this client would send (Cookie, Authorization, Origin).
+sub auth_headers {
+	my ($self) = @_;
+	my %h;
+	$h{Cookie} = join '; ', map { "$_=$self->{jar}{$_}" } sort keys %{ $self->{jar} } if %{ $self->{jar} };
+	$h{Authorization} = "Bearer $self->{token}" if defined $self->{token};
+	$h{Origin} = $self->{origin} if defined $self->{origin};
+	return \%h;
+}
+
+# A raw connection (Coffer::Test::Raw) from this client's source address
+# whose send_head carries its credentials.
+sub raw {
+	my ($self, %o) = @_;
+	return $self->{stack}->raw(local_address => $self->{local_address},
+		%o, headers => { %{ $self->auth_headers }, %{ $o{headers} || {} } });
+}
+
+# ================================================================ Raw
+
+package Coffer::Test::Raw;
+
+# A raw HTTP/1.1 connection to the stack's nginx, for what HTTP::Tiny cannot
+# do: send the head and only part of a body, stall, close mid-body, read the
+# answer to a request whose body was never sent.
+#
+#   my $raw = $client->raw;
+#   $raw->send_head(POST => '/api/upload', { 'Content-Type' => $ct, 'Content-Length' => 1 << 30 });
+#   my $r = $raw->read_response(timeout => 5);   # a Coffer::Test::Response
+#   $raw->close;
+
+use Carp qw(croak);
+use IO::Select;
+use IO::Socket::INET;
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use Time::HiRes qw(sleep time);
+
+sub new {
+	my ($class, $stack, %o) = @_;
+	my $sock = IO::Socket::INET->new(
+		PeerAddr => '127.0.0.1', PeerPort => $stack->port, Proto => 'tcp', Timeout => 10,
+		($o{local_address} ? (LocalAddr => $o{local_address}) : ()),
+	) or croak "raw: connect to 127.0.0.1:" . $stack->port . ": $@";
+	binmode $sock;
+	setsockopt($sock, IPPROTO_TCP, TCP_NODELAY, 1);
+	return bless { sock => $sock, stack => $stack, headers => $o{headers} || {}, sent => 0, buf => '' }, $class;
+}
+
+# Write all of $bytes. False (and {error}) when the peer has closed.
+sub send {
+	my ($self, $bytes) = @_;
+	return 0 unless $self->{sock};
+	local $SIG{PIPE} = 'IGNORE';
+	my $off = 0;
+	while ($off < length $bytes) {
+		my $n = syswrite $self->{sock}, $bytes, length($bytes) - $off, $off;
+		unless (defined $n) {
+			next if $!{EINTR} || $!{EAGAIN};
+			$self->{error} = "$!";
+			return 0;
+		}
+		$off += $n;
+		$self->{sent} += $n;
+	}
+	return 1;
+}
+
+# Send the request line and headers: Host, then the connection's default
+# headers (credentials), then %$headers (same name replaces; value undef
+# drops it). Connection: close unless given.
+sub send_head {
+	my ($self, $method, $path, $headers) = @_;
+	my %h = (Host => '127.0.0.1:' . $self->{stack}->port, Connection => 'close', %{ $self->{headers} },
+		%{ $headers || {} });
+	my $head = "$method $path HTTP/1.1\r\n";
+	for my $k (sort { ($a eq 'Host' ? 0 : 1) <=> ($b eq 'Host' ? 0 : 1) || $a cmp $b } keys %h) {
+		$head .= "$k: $h{$k}\r\n" if defined $h{$k};
+	}
+	return $self->send("$head\r\n");
+}
+
+# Send $bytes in pieces of $o{chunk} bytes (default 4096), sleeping
+# $o{delay} seconds (default 0.01) between them. False when the peer closed.
+sub send_slowly {
+	my ($self, $bytes, %o) = @_;
+	my $chunk = $o{chunk} || 4096;
+	for (my $off = 0; $off < length $bytes; $off += $chunk) {
+		$self->send(substr $bytes, $off, $chunk) or return 0;
+		sleep($o{delay} // 0.01) if $off + $chunk < length $bytes;
+	}
+	return 1;
+}
+
+# Half-close: no more data from us, the answer can still be read.
+sub shutdown_write { my ($self) = @_; shutdown($self->{sock}, 1) if $self->{sock}; }
+
+sub close {
+	my ($self) = @_;
+	CORE::close($self->{sock}) if $self->{sock};
+	CORE::delete $self->{sock};
+}
+
+# Wait up to $timeout seconds for bytes; append them to {buf}. Returns the
+# count read: 0 at end of stream, undef on timeout or error.
+sub _fill {
+	my ($self, $timeout) = @_;
+	my $sock = $self->{sock} or return 0;
+	my $sel = IO::Select->new($sock);
+	return undef unless $sel->can_read($timeout < 0 ? 0 : $timeout);
+	my $n = sysread $sock, $self->{buf}, 65536, length $self->{buf};
+	return defined $n ? $n : ($!{ECONNRESET} ? 0 : undef);
+}
+
+# Read one answer within $o{timeout} seconds (default 10): the head, then
+# the body by Content-Length, chunked encoding, or up to end of stream
+# (none for HEAD => 1 or 1xx/204/304). Returns a Coffer::Test::Response;
+# status 599 when no complete head came (content says why; {timed_out} set
+# on timeout, {closed} when the server closed first).
+sub read_response {
+	my ($self, %o) = @_;
+	my $end = time + ($o{timeout} // 10);
+	my $fail = sub {
+		my ($why, %f) = @_;
+		my $r = Coffer::Test::Response->new({ status => 599, reason => 'Internal Exception',
+			headers => {}, content => "$why (received: " . length($self->{buf}) . " bytes)" });
+		@$r{ keys %f } = values %f;
+		return $r;
+	};
+	my $eof = 0;
+	my $hend;
+	until (($hend = index $self->{buf}, "\r\n\r\n") >= 0) {
+		return $fail->('connection closed before a response head', closed => 1) if $eof;
+		my $n = $self->_fill($end - time);
+		return $fail->('timeout waiting for a response head', timed_out => 1) unless defined $n;
+		$eof = 1 if $n == 0;
+	}
+	my $head = substr $self->{buf}, 0, $hend;
+	$self->{buf} = substr $self->{buf}, $hend + 4;
+	my ($line, @lines) = split /\r\n/, $head;
+	my ($status, $reason) = $line =~ m{^HTTP/1\.[01] (\d{3})(?: (.*))?$} or return $fail->("bad status line '$line'");
+	my %h;
+	for (@lines) {
+		my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
+		$k = lc $k;
+		if (exists $h{$k}) { $h{$k} = [ ref $h{$k} ? @{ $h{$k} } : $h{$k}, $v ] } else { $h{$k} = $v }
+	}
+	my $body = '';
+	my $te = ref $h{'transfer-encoding'} ? join(',', @{ $h{'transfer-encoding'} }) : $h{'transfer-encoding'} // '';
+	my $timed_out;
+	if ($o{head} || $status =~ /^(?:1\d\d|204|304)$/) {
+		# no body
+	} elsif ($te =~ /chunked/i) {
+		CHUNK: while (1) {
+			my $i;
+			until (($i = index $self->{buf}, "\r\n") >= 0) {
+				my $n = $self->_fill($end - time);
+				if (!$n) { $timed_out = !defined $n; last CHUNK }
+			}
+			my ($size) = substr($self->{buf}, 0, $i) =~ /^([0-9a-fA-F]+)/;
+			$size = hex($size // 0);
+			until (length $self->{buf} >= $i + 2 + $size + 2) {
+				my $n = $self->_fill($end - time);
+				if (!$n) { $timed_out = !defined $n; last CHUNK }
+			}
+			$body .= substr $self->{buf}, $i + 2, $size;
+			$self->{buf} = substr $self->{buf}, $i + 2 + $size + 2;
+			last if $size == 0;
+		}
+	} elsif (defined $h{'content-length'} && !ref $h{'content-length'}) {
+		my $len = $h{'content-length'};
+		until (length $self->{buf} >= $len) {
+			my $n = $self->_fill($end - time);
+			if (!$n) { $timed_out = !defined $n; last }
+		}
+		$body = substr $self->{buf}, 0, $len;
+		$self->{buf} = substr $self->{buf}, length $body;
+	} else {
+		while (1) {
+			my $n = $self->_fill($end - time);
+			if (!$n) { $timed_out = !defined $n; last }
+		}
+		$body = $self->{buf};
+		$self->{buf} = '';
+	}
+	my $r = Coffer::Test::Response->new({ status => $status, reason => $reason, headers => \%h, content => $body });
+	$r->{timed_out} = 1 if $timed_out;
+	return $r;
+}
+
+# True when the server closes the connection (or resets it) within
+# $timeout seconds; data it sends meanwhile is kept in {buf}.
+sub closed_by_peer {
+	my ($self, $timeout) = @_;
+	my $end = time + ($timeout // 5);
+	while (1) {
+		my $n = $self->_fill($end - time);
+		return 1 if defined $n && $n == 0;
+		return 0 if !defined $n && time >= $end;
+	}
+}
 
 1;

@@ -1,0 +1,875 @@
+/*
+ * files: file details and changes, downloads and versions.
+ * Downloads are authorised and counted here; nginx sends the bytes from the
+ * blob store (X-Accel-Redirect), except for Range requests on compressed
+ * blobs, which this worker answers by decompressing on the fly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "activity.h"
+#include "auth.h"
+#include "blob.h"
+#include "compress.h"
+#include "cursor.h"
+#include "files.h"
+#include "handlers.h"
+#include "http.h"
+#include "jsonv.h"
+#include "log.h"
+#include "mime.h"
+#include "range.h"
+#include "text.h"
+
+DB_STMT(st_folder_owned,
+	"SELECT 1 FROM folders WHERE id = $1 AND user_id = $2 AND NOT is_deleted");
+
+DB_STMT(st_file_store,
+	"SELECT file, compression, blob_new, file_id, version "
+	"FROM file_store($1, $2, $3, decode($4, 'hex'), $5, $6, $7, "
+	"  CASE WHEN $8::json IS NULL THEN NULL "
+	"       ELSE ARRAY(SELECT json_array_elements_text($8::json)) END, $9, $10)");
+
+/* the row said gzip but the .gz file is missing: the raw copy we just
+ * received becomes the blob again */
+DB_STMT(st_blob_reset_raw,
+	"UPDATE blobs SET compression = 'none', stored_size = size, compress_checked = false, "
+	"       compressed_at = NULL, raw_removed = false "
+	"WHERE sha256 = decode($1, 'hex')");
+
+DB_STMT(st_file_get,
+	"SELECT file_json(f) FROM files f WHERE f.id = $1 AND f.user_id = $2 AND NOT f.is_deleted");
+
+DB_STMT(st_file_update,
+	"UPDATE files f SET name = coalesce($3, f.name), "
+	"       description = coalesce($4, f.description), "
+	"       tags = coalesce(CASE WHEN $5::json IS NULL THEN NULL "
+	"                       ELSE ARRAY(SELECT json_array_elements_text($5::json)) END, f.tags), "
+	"       updated_at = now() "
+	"WHERE f.id = $1 AND f.user_id = $2 AND NOT f.is_deleted "
+	"RETURNING f.name, file_json(f)");
+
+DB_STMT(st_file_trash,
+	"UPDATE files SET is_deleted = true, deleted_at = now() "
+	"WHERE id = $1 AND user_id = $2 AND NOT is_deleted RETURNING name");
+
+DB_STMT(st_file_unshare, "DELETE FROM shares WHERE file_id = $1");
+
+DB_STMT(st_download_lookup,
+	"SELECT f.name, encode(v.sha256, 'hex'), v.size, v.mime_type, "
+	"       extract(epoch FROM date_trunc('second', v.created_at))::bigint, b.compression, "
+	"       v.version_number "
+	"FROM files f "
+	"JOIN file_versions v ON v.file_id = f.id "
+	"     AND v.version_number = coalesce($3::integer, f.version) "
+	"JOIN blobs b ON b.sha256 = v.sha256 "
+	"WHERE f.id = $1 AND f.user_id = $2 AND NOT f.is_deleted");
+
+/* count and log a download in one statement (one round trip) */
+DB_STMT(st_download_count,
+	"WITH c AS (UPDATE files SET download_count = download_count + 1 WHERE id = $1) "
+	"INSERT INTO activity_log (user_id, action, target_id, target_kind, target_name, "
+	"                          ip_address, user_agent, details) "
+	"VALUES ($2, 'download', $1, 'file', $3, "
+	"        CASE WHEN $4 ~ '^[0-9a-fA-F.:]+$' THEN $4::inet END, left($5, 512), "
+	"        json_build_object('version', $6::integer))");
+
+DB_STMT(st_file_live,
+	"SELECT 1 FROM files WHERE id = $1 AND user_id = $2 AND NOT is_deleted");
+
+DB_STMT(st_versions_list,
+	"SELECT v.version_number, v.size, encode(v.sha256, 'hex'), v.mime_type, "
+	"       api_time(v.created_at), v.is_current "
+	"FROM file_versions v "
+	"WHERE v.file_id = $1 AND ($2::integer IS NULL OR v.version_number < $2::integer) "
+	"ORDER BY v.version_number DESC LIMIT $3");
+
+DB_STMT(st_version_restore,
+	"SELECT file FROM file_restore_version($1, $2, $3, $4)");
+
+/* ---- shared validation ---- */
+
+int files_folder_check(req_t *r, const char *v, size_t n)
+{
+	const char *p[2];
+	PGresult *res;
+	int rc;
+
+	if (!text_uuid_valid(v, n))
+		return 400;
+	p[0] = arena_strndup(r->arena, v, n);
+	p[1] = r->user.id;
+	rc = db_query(r->db, r->arena, &st_folder_owned, 2, p, &res);
+	if (rc != DB_OK)
+		return 503;
+	return PQntuples(res) == 1 ? 0 : 404;
+}
+
+const char *files_policy(const char *v, size_t n)
+{
+	static const char *const policies[] = { "version", "rename", "fail" };
+
+	for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++)
+		if (n == strlen(policies[i]) && memcmp(v, policies[i], n) == 0)
+			return policies[i];
+	return NULL;
+}
+
+static bool tag_valid(const char *p, size_t n)
+{
+	if (n == 0 || n > FILES_TAG_MAX || !text_utf8_valid(p, n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* Add tag p[0..n) to the array unless already there. */
+static int tag_add(json_object *arr, const char *p, size_t n, const char **err)
+{
+	size_t len = json_object_array_length(arr);
+
+	if (!tag_valid(p, n)) {
+		*err = "Each tag must be 1-64 bytes of UTF-8 without control characters.";
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		json_object *t = json_object_array_get_idx(arr, i);
+
+		if ((size_t)json_object_get_string_len(t) == n &&
+		    memcmp(json_object_get_string(t), p, n) == 0)
+			return 0;
+	}
+	if (len >= FILES_TAGS_MAX) {
+		*err = "At most 32 tags are allowed.";
+		return -1;
+	}
+	json_object_array_add(arr, json_object_new_string_len(p, (int)n));
+	return 0;
+}
+
+static const char *tags_text(arena_t *a, json_object *arr)
+{
+	const char *s = arena_strdup(a, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+
+	json_object_put(arr);
+	return s;
+}
+
+const char *files_tags_from_json(arena_t *a, json_object *v, const char **err)
+{
+	json_object *arr;
+	size_t len;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		*err = "tags must be an array of strings.";
+		return NULL;
+	}
+	arr = json_object_new_array();
+	len = json_object_array_length(v);
+	for (size_t i = 0; i < len; i++) {
+		json_object *t = json_object_array_get_idx(v, i);
+
+		if (!json_object_is_type(t, json_type_string)) {
+			*err = "tags must be an array of strings.";
+			json_object_put(arr);
+			return NULL;
+		}
+		if (tag_add(arr, json_object_get_string(t), (size_t)json_object_get_string_len(t),
+			    err) < 0) {
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return tags_text(a, arr);
+}
+
+const char *files_tags_from_text(arena_t *a, const char *v, size_t n, const char **err)
+{
+	json_object *arr;
+	size_t i = 0;
+
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (i < n && v[i] == '{') {
+		*err = "tags must be a JSON array of strings or a comma-separated list.";
+		return NULL;
+	}
+	if (i < n && v[i] == '[') {
+		json_tokener *tok;
+		json_object *parsed;
+		const char *out;
+
+		if (!text_utf8_valid(v, n) || jsonv_check(v, n, 4, NULL) < 0) {
+			*err = "tags must be a JSON array of strings or a comma-separated list.";
+			return NULL;
+		}
+		tok = json_tokener_new_ex(4);
+		if (tok == NULL) {
+			*err = "tags could not be read.";
+			return NULL;
+		}
+		parsed = json_tokener_parse_ex(tok, v, (int)n);
+		json_tokener_free(tok);
+		if (parsed == NULL) {
+			*err = "tags must be a JSON array of strings or a comma-separated list.";
+			return NULL;
+		}
+		out = files_tags_from_json(a, parsed, err);
+		json_object_put(parsed);
+		return out;
+	}
+	arr = json_object_new_array();
+	i = 0;
+	while (i <= n) {
+		size_t s = i, e;
+
+		while (i < n && v[i] != ',')
+			i++;
+		e = i;
+		while (s < e && (v[s] == ' ' || v[s] == '\t'))
+			s++;
+		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (e > s && tag_add(arr, v + s, e - s, err) < 0) {
+			json_object_put(arr);
+			return NULL;
+		}
+		i++;
+	}
+	return tags_text(a, arr);
+}
+
+static void log_file_event(req_t *r, const char *action, const char *id, const char *name,
+			   const char *details)
+{
+	activity_t ev = { r->user.id, action, id, "file", name, r->remote_addr, r->user_agent,
+			  details };
+
+	activity_log(r->db, r->arena, &ev);
+}
+
+static json_object *parse_json_text(arena_t *a, const char *s)
+{
+	json_object *o = json_tokener_parse(s);
+
+	(void)a;
+	return o;
+}
+
+static int store_problem(files_stored_t *out, int status, const char *code, const char *detail)
+{
+	out->file = NULL;
+	out->problem = problem_new(status, code, detail);
+	return status;
+}
+
+static int db_problem(req_t *r, files_stored_t *out, int err)
+{
+	if (err == DB_ECHECK && strcmp(r->db->constraint, "users_usage_within_quota") == 0)
+		return store_problem(out, 507, "quota_exceeded",
+				     "Storing this file would exceed your storage quota.");
+	if (err == DB_EUNIQUE && strcmp(r->db->constraint, "files_sibling_name") == 0)
+		return store_problem(out, 409, "name_conflict",
+				     "A file with this name already exists in the folder.");
+	if (err == DB_EFKEY)
+		return store_problem(out, 404, "not_found", "The folder does not exist.");
+	if (err == DB_EUNAVAIL || err == DB_ERETRY)
+		return store_problem(out, 503, "unavailable",
+				     "The database is unavailable; try again shortly.");
+	if (err == DB_EINPUT)
+		return store_problem(out, 400, "invalid_request", "A value is invalid.");
+	log_error("request %s: storing a file: %s: %s", r->request_id, db_strerror(err),
+		  r->db->message);
+	return store_problem(out, 500, "internal_error", "The file could not be stored.");
+}
+
+int files_store(req_t *r, blob_tmp_t *t, const unsigned char sha[32], const char *folder_id,
+		const char *name, const char *mime, const char *description,
+		const char *tags_json, const char *policy, files_stored_t *out)
+{
+	char hex[BLOB_HEX_LEN + 1], size[24], keep[16], *details;
+	const char *p[10];
+	PGresult *res;
+	const char *compression, *file_id;
+	int rc, attempt = 0;
+
+	blob_hex(sha, hex);
+	snprintf(size, sizeof(size), "%lld", t->size);
+	snprintf(keep, sizeof(keep), "%d", r->cfg->versions_keep);
+	p[0] = r->user.id;
+	p[1] = folder_id;
+	p[2] = name;
+	p[3] = hex;
+	p[4] = size;
+	p[5] = mime;
+	p[6] = description;
+	p[7] = tags_json;
+	p[8] = policy;
+	p[9] = keep;
+again:
+	if ((rc = db_begin(r->db)) != DB_OK)
+		return db_problem(r, out, rc);
+	rc = db_query(r->db, r->arena, &st_file_store, 10, p, &res);
+	if (rc != DB_OK) {
+		db_rollback(r->db);
+		if (rc == DB_ERETRY && ++attempt < 3)
+			goto again;
+		return db_problem(r, out, rc);
+	}
+	compression = PQgetvalue(res, 0, 1);
+	file_id = PQgetvalue(res, 0, 3);
+	/* the row lock taken by file_store keeps gc away from this blob until
+	 * commit, so what is checked and placed here stays in place */
+	if (strcmp(compression, "gzip") == 0 && blob_stat(r->cfg->blob_dir, hex, true) >= 0) {
+		blob_tmp_discard(t);
+	} else {
+		if (strcmp(compression, "gzip") == 0) {
+			const char *h[1] = { hex };
+
+			log_error("blob %s: gzip copy missing; storing the upload raw again", hex);
+			if ((rc = db_query(r->db, r->arena, &st_blob_reset_raw, 1, h, NULL)) != DB_OK) {
+				db_rollback(r->db);
+				return db_problem(r, out, rc);
+			}
+		}
+		if (blob_place(t, r->cfg->blob_dir, hex, false, t->size) < 0) {
+			log_error("upload: placing blob %s: %s", hex, strerror(errno));
+			db_rollback(r->db);
+			return store_problem(out, 503, "unavailable",
+					     "The storage volume is unavailable; try again shortly.");
+		}
+	}
+	details = arena_printf(r->arena, "{\"version\": %s}", PQgetvalue(res, 0, 4));
+	log_file_event(r, "upload", file_id, name, details);
+	if ((rc = db_commit(r->db)) != DB_OK)
+		return db_problem(r, out, rc);
+	out->problem = NULL;
+	out->file = parse_json_text(r->arena, PQgetvalue(res, 0, 0));
+	if (out->file == NULL)
+		return store_problem(out, 500, "internal_error", "The file could not be read back.");
+	return 201;
+}
+
+/* ---- GET / PUT / DELETE /api/files/:id ---- */
+
+static void answer_json_text(req_t *r, int status, const char *text)
+{
+	json_object *o = parse_json_text(r->arena, text);
+
+	if (o == NULL) {
+		resp_problem(r, 500, "internal_error", "An unexpected error occurred.");
+		return;
+	}
+	resp_json(r, status, o);
+}
+
+static void not_found(req_t *r)
+{
+	resp_problem(r, 404, "not_found", "No such file.");
+}
+
+void h_file_get(req_t *r)
+{
+	const char *p[2] = { r->params[0], r->user.id };
+	PGresult *res;
+	int rc = db_query(r->db, r->arena, &st_file_get, 2, p, &res);
+
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		not_found(r);
+		return;
+	}
+	answer_json_text(r, 200, PQgetvalue(res, 0, 0));
+}
+
+void h_file_update(req_t *r)
+{
+	json_object *body = req_json_body(r), *errors, *v;
+	const char *p[5] = { r->params[0], r->user.id, NULL, NULL, NULL };
+	const char *err = NULL;
+	PGresult *res;
+	int rc, fields = 0;
+
+	if (body == NULL)
+		return;
+	errors = json_object_new_array();
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		if (strcmp(key, "name") != 0 && strcmp(key, "description") != 0 &&
+		    strcmp(key, "tags") != 0)
+			errors_add(errors, key, "is not a field that can be changed");
+	}
+	if (json_object_object_get_ex(body, "name", &v)) {
+		fields++;
+		if (!json_object_is_type(v, json_type_string) ||
+		    !text_name_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
+			errors_add(errors, "name", "must be 1-255 bytes of UTF-8 without '/' or control "
+				   "characters, and not '.' or '..'");
+		else
+			p[2] = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(body, "description", &v)) {
+		fields++;
+		if (!json_object_is_type(v, json_type_string) ||
+		    json_object_get_string_len(v) > FILES_DESCRIPTION_MAX ||
+		    memchr(json_object_get_string(v), 0, (size_t)json_object_get_string_len(v)))
+			errors_add(errors, "description", "must be a string of at most 4096 bytes");
+		else
+			p[3] = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(body, "tags", &v)) {
+		fields++;
+		p[4] = v ? files_tags_from_json(r->arena, v, &err) : NULL;
+		if (p[4] == NULL)
+			errors_add(errors, "tags", err ? err : "must be an array of strings");
+	}
+	if (fields == 0 && json_object_array_length(errors) == 0)
+		errors_add(errors, "name", "at least one of name, description or tags is required");
+	if (json_object_array_length(errors) > 0) {
+		resp_invalid(r, "The file data is invalid.", errors);
+		return;
+	}
+	json_object_put(errors);
+	if ((rc = db_begin(r->db)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	rc = db_query(r->db, r->arena, &st_file_update, 5, p, &res);
+	if (rc == DB_EUNIQUE) {
+		db_rollback(r->db);
+		resp_problem(r, 409, "name_conflict",
+			     "A file with this name already exists in the folder.");
+		return;
+	}
+	if (rc != DB_OK) {
+		db_rollback(r->db);
+		resp_db_error(r, rc);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		db_rollback(r->db);
+		not_found(r);
+		return;
+	}
+	log_file_event(r, "update", r->params[0], PQgetvalue(res, 0, 0), NULL);
+	if ((rc = db_commit(r->db)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	answer_json_text(r, 200, PQgetvalue(res, 0, 1));
+}
+
+void h_file_delete(req_t *r)
+{
+	const char *p[2] = { r->params[0], r->user.id };
+	PGresult *res;
+	int rc;
+
+	if ((rc = db_begin(r->db)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	rc = db_query(r->db, r->arena, &st_file_trash, 2, p, &res);
+	if (rc == DB_OK && PQntuples(res) != 1) {
+		db_rollback(r->db);
+		not_found(r);
+		return;
+	}
+	if (rc == DB_OK)
+		rc = db_query(r->db, r->arena, &st_file_unshare, 1, p, NULL);
+	if (rc == DB_OK) {
+		log_file_event(r, "delete", r->params[0], PQgetvalue(res, 0, 0), NULL);
+		rc = db_commit(r->db);
+	}
+	if (rc != DB_OK) {
+		db_rollback(r->db);
+		resp_db_error(r, rc);
+		return;
+	}
+	resp_empty(r, 204);
+}
+
+/* ---- downloads ---- */
+
+typedef struct dl {
+	const char *name;
+	const char *hex;
+	long long size;
+	const char *mime;
+	time_t mtime;
+	bool gz;
+	const char *version;
+	char etag[BLOB_HEX_LEN + 3];      /* the content: "<hex>" */
+	char etag_gz[BLOB_HEX_LEN + 8];   /* its gzip encoding: "<hex>-gzip" */
+} dl_t;
+
+/* RFC 9110 13.2.2: 0 carry on, else the status answered (304 or 412). */
+static int preconditions(req_t *r, const dl_t *d)
+{
+	const char *im = req_param(r, "HTTP_IF_MATCH");
+	const char *ius = req_param(r, "HTTP_IF_UNMODIFIED_SINCE");
+	const char *inm = req_param(r, "HTTP_IF_NONE_MATCH");
+	const char *ims = req_param(r, "HTTP_IF_MODIFIED_SINCE");
+	time_t t;
+
+	if (im) {
+		if (!http_etag_match(im, strlen(im), d->etag) &&
+		    !http_etag_match(im, strlen(im), d->etag_gz))
+			return 412;
+	} else if (ius && http_date_parse(ius, strlen(ius), &t) == 0 && d->mtime > t) {
+		return 412;
+	}
+	if (inm) {
+		if (http_etag_match(inm, strlen(inm), d->etag) ||
+		    http_etag_match(inm, strlen(inm), d->etag_gz))
+			return 304;
+	} else if (ims && http_date_parse(ims, strlen(ims), &t) == 0 && d->mtime <= t) {
+		return 304;
+	}
+	return 0;
+}
+
+/* Does If-Range (when present) let the Range header apply? */
+static bool if_range_ok(req_t *r, const dl_t *d)
+{
+	const char *ir = req_param(r, "HTTP_IF_RANGE");
+	size_t n;
+	time_t t;
+
+	if (ir == NULL)
+		return true;
+	n = strlen(ir);
+	if (n > 0 && ir[n - 1] == '"')
+		return http_etag_strong_eq(ir, n, d->etag);
+	return http_date_parse(ir, n, &t) == 0 && t == d->mtime;
+}
+
+struct sink {
+	FCGX_Stream *out;
+};
+
+static int sink_write(void *ctx, const char *p, size_t n)
+{
+	struct sink *s = ctx;
+
+	while (n > 0) {
+		int part = n > (1 << 30) ? 1 << 30 : (int)n;
+
+		if (FCGX_PutStr(p, part, s->out) != part)
+			return -2;   /* the client went away */
+		p += part;
+		n -= (size_t)part;
+	}
+	return 0;
+}
+
+/* Range requests on a gzip blob: decompress and send the original bytes. */
+static void send_gz_ranges(req_t *r, const dl_t *d, const range_t *rg, int nr)
+{
+	char path[BLOB_PATH_MAX], boundary[33], cr[96];
+	struct sink s = { r->fcgi->out };
+	bool head = strcmp(r->method, "HEAD") == 0;
+	int fd;
+
+	if (blob_path(r->cfg->blob_dir, d->hex, true, path, sizeof(path)) < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_error("download: blob %s.gz: %s", d->hex, strerror(errno));
+		resp_header(r, "Retry-After", "5");
+		resp_problem(r, 503, "unavailable", "The file is temporarily unavailable.");
+		return;
+	}
+	if (nr == 1) {
+		snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", rg[0].start, rg[0].end, d->size);
+		resp_header(r, "Content-Range", cr);
+		resp_stream_head(r, 206, d->mime, rg[0].end - rg[0].start + 1);
+		if (!head && compress_gunzip_range(fd, rg[0].start, rg[0].end, sink_write, &s) == -1)
+			log_error("download: blob %s.gz: corrupt or unreadable", d->hex);
+		close(fd);
+		return;
+	}
+	{
+		unsigned char raw[16];
+		buf_t part = BUF_INIT;
+		long long total = 0;
+
+		if (auth_random(raw, sizeof(raw)) < 0)
+			memset(raw, 7, sizeof(raw));
+		for (int i = 0; i < 16; i++)
+			snprintf(boundary + 2 * i, 3, "%02x", raw[i]);
+		for (int i = 0; i < nr; i++) {
+			buf_reset(&part);
+			buf_addf(&part, "\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %lld-%lld/%lld"
+				 "\r\n\r\n", boundary, d->mime, rg[i].start, rg[i].end, d->size);
+			total += (long long)part.len + rg[i].end - rg[i].start + 1;
+		}
+		total += (long long)strlen(boundary) + 8;   /* "\r\n--" B "--\r\n" */
+		resp_stream_head(r, 206, arena_printf(r->arena, "multipart/byteranges; boundary=%s",
+						      boundary), total);
+		for (int i = 0; i < nr && !head; i++) {
+			buf_reset(&part);
+			buf_addf(&part, "\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %lld-%lld/%lld"
+				 "\r\n\r\n", boundary, d->mime, rg[i].start, rg[i].end, d->size);
+			if (sink_write(&s, part.p, part.len) < 0 ||
+			    compress_gunzip_range(fd, rg[i].start, rg[i].end, sink_write, &s) != 0)
+				break;
+			if (i == nr - 1) {
+				buf_reset(&part);
+				buf_addf(&part, "\r\n--%s--\r\n", boundary);
+				sink_write(&s, part.p, part.len);
+			}
+		}
+		buf_free(&part);
+	}
+	close(fd);
+}
+
+static void download(req_t *r, const char *version)
+{
+	const char *p[3] = { r->params[0], r->user.id, version };
+	const char *range = req_param(r, "HTTP_RANGE"), *disp = "attachment", *loc;
+	const char *ae;
+	bool gz_out;
+	char lm[30], rel[BLOB_REL_MAX], *v;
+	range_t rg[RANGE_MAX];
+	PGresult *res;
+	size_t vl;
+	dl_t d;
+	int rc, nr = 0;
+
+	rc = req_query(r, "disposition", &v, &vl);
+	if (rc < 0)
+		return;
+	if (rc == 1) {
+		if (strcmp(v, "inline") == 0) {
+			disp = "inline";
+		} else if (strcmp(v, "attachment") != 0) {
+			resp_problem(r, 400, "invalid_request",
+				     "disposition must be inline or attachment.");
+			return;
+		}
+	}
+	rc = db_query(r->db, r->arena, &st_download_lookup, 3, p, &res);
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		resp_problem(r, 404, "not_found", version ? "No such file or version." : "No such file.");
+		return;
+	}
+	d.name = PQgetvalue(res, 0, 0);
+	d.hex = PQgetvalue(res, 0, 1);
+	d.size = atoll(PQgetvalue(res, 0, 2));
+	d.mime = PQgetvalue(res, 0, 3);
+	d.mtime = (time_t)atoll(PQgetvalue(res, 0, 4));
+	d.gz = strcmp(PQgetvalue(res, 0, 5), "gzip") == 0;
+	d.version = PQgetvalue(res, 0, 6);
+	snprintf(d.etag, sizeof(d.etag), "\"%s\"", d.hex);
+	snprintf(d.etag_gz, sizeof(d.etag_gz), "\"%s-gzip\"", d.hex);
+	if (mime_is_active(d.mime))
+		disp = "attachment";
+
+	http_date_format(d.mtime, lm);
+	r->cache_control = "private, no-cache";
+	resp_header(r, "Last-Modified", lm);
+	resp_header(r, "Vary", "Accept-Encoding");
+	resp_header(r, "Accept-Ranges", "bytes");
+	/* a gzip blob goes out gzip-encoded to clients that take it: another
+	 * representation, so another entity tag */
+	ae = req_param(r, "HTTP_ACCEPT_ENCODING");
+	gz_out = d.gz && ae && http_accepts_gzip(ae, strlen(ae));
+	rc = preconditions(r, &d);
+	if (rc == 304) {
+		resp_header(r, "ETag", gz_out ? d.etag_gz : d.etag);
+		resp_empty(r, 304);
+		return;
+	}
+	if (rc == 412) {
+		resp_header(r, "ETag", gz_out ? d.etag_gz : d.etag);
+		resp_problem(r, 412, "precondition_failed", "The file does not match the precondition.");
+		return;
+	}
+	if (range && if_range_ok(r, &d)) {
+		nr = range_parse(range, strlen(range), d.size, rg, RANGE_MAX);
+		if (nr < 0) {
+			resp_header(r, "Content-Range", arena_printf(r->arena, "bytes */%lld", d.size));
+			resp_problem(r, 416, "range_not_satisfiable",
+				     "The requested range is outside the file.");
+			return;
+		}
+	}
+	resp_header(r, "Content-Disposition",
+		    http_content_disposition(r->arena, disp, d.name, strlen(d.name)));
+	if (strcmp(r->method, "HEAD") != 0) {
+		const char *c[6] = { r->params[0], r->user.id, d.name, r->remote_addr, r->user_agent,
+				     d.version };
+
+		/* the count is best effort: the download itself goes ahead */
+		if ((rc = db_query(r->db, r->arena, &st_download_count, 6, c, NULL)) != DB_OK)
+			log_error("request %s: counting a download: %s", r->request_id, db_strerror(rc));
+	}
+	resp_header(r, "ETag", gz_out && nr == 0 ? d.etag_gz : d.etag);
+	if (d.gz && nr > 0) {
+		send_gz_ranges(r, &d, rg, nr);
+		return;
+	}
+	/* nginx sends the file: /_blobs/ honours Range, /_blobs_full/ always
+	 * sends the whole file (a Range we ignore or a failed If-Range),
+	 * /_blobz/ sends the gzip copy, decompressing for clients without gzip */
+	blob_relpath(d.hex, false, rel);
+	loc = d.gz ? "/_blobz/" : range && nr == 0 ? "/_blobs_full/" : "/_blobs/";
+	resp_header(r, "X-Accel-Redirect", arena_printf(r->arena, "%s%s", loc, rel));
+	r->content_type = d.mime;
+	r->status = 200;
+	buf_reset(&r->body);
+	r->responded = true;
+}
+
+void h_file_download(req_t *r)
+{
+	char *v;
+	size_t n;
+	long long ver;
+	int rc = req_query(r, "version", &v, &n);
+
+	if (rc < 0)
+		return;
+	if (rc == 1 && (text_parse_uint(v, n, 999999999, &ver) < 0 || ver < 1)) {
+		resp_problem(r, 400, "invalid_request", "version must be a positive integer.");
+		return;
+	}
+	download(r, rc == 1 ? v : NULL);
+}
+
+void h_file_version_download(req_t *r)
+{
+	download(r, r->params[1]);
+}
+
+/* ---- versions ---- */
+
+static bool file_live(req_t *r)
+{
+	const char *p[2] = { r->params[0], r->user.id };
+	PGresult *res;
+	int rc = db_query(r->db, r->arena, &st_file_live, 2, p, &res);
+
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return false;
+	}
+	if (PQntuples(res) != 1) {
+		not_found(r);
+		return false;
+	}
+	return true;
+}
+
+void h_file_versions(req_t *r)
+{
+	const char *after = NULL, *p[3];
+	char lim[16], *c;
+	json_object *o, *items;
+	PGresult *res;
+	size_t cl;
+	int limit = req_page_limit(r), rc, n;
+
+	if (limit < 0)
+		return;
+	rc = req_query(r, "cursor", &c, &cl);
+	if (rc < 0)
+		return;
+	if (rc == 1) {
+		long long vn;
+
+		if (cursor_decode(r->arena, c, cl, &after, 1) < 0 ||
+		    text_parse_uint(after, strlen(after), 999999999, &vn) < 0 || vn < 1) {
+			resp_problem(r, 400, "invalid_request", "The cursor is invalid.");
+			return;
+		}
+	}
+	if (!file_live(r))
+		return;
+	snprintf(lim, sizeof(lim), "%d", limit + 1);
+	p[0] = r->params[0];
+	p[1] = after;
+	p[2] = lim;
+	rc = db_query(r->db, r->arena, &st_versions_list, 3, p, &res);
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	n = PQntuples(res);
+	o = json_object_new_object();
+	items = json_object_new_array();
+	for (int i = 0; i < n && i < limit; i++) {
+		json_object *it = json_object_new_object();
+
+		json_object_object_add(it, "version", jint(atoll(PQgetvalue(res, i, 0))));
+		json_object_object_add(it, "size", jint(atoll(PQgetvalue(res, i, 1))));
+		json_object_object_add(it, "sha256", jstr(PQgetvalue(res, i, 2)));
+		json_object_object_add(it, "mime_type", jstr(PQgetvalue(res, i, 3)));
+		json_object_object_add(it, "created_at", jstr(PQgetvalue(res, i, 4)));
+		json_object_object_add(it, "is_current", jbool(PQgetvalue(res, i, 5)[0] == 't'));
+		json_object_array_add(items, it);
+	}
+	json_object_object_add(o, "items", items);
+	if (n > limit) {
+		const char *part = PQgetvalue(res, limit - 1, 0);
+
+		json_object_object_add(o, "next_cursor", jstr(cursor_encode(r->arena, &part, 1)));
+	} else {
+		json_object_object_add(o, "next_cursor", NULL);
+	}
+	resp_json(r, 200, o);
+}
+
+void h_file_version_restore(req_t *r)
+{
+	char keep[16];
+	const char *p[4] = { r->user.id, r->params[0], r->params[1], keep };
+	PGresult *res;
+	int rc;
+
+	snprintf(keep, sizeof(keep), "%d", r->cfg->versions_keep);
+	if ((rc = db_begin(r->db)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	rc = db_query(r->db, r->arena, &st_version_restore, 4, p, &res);
+	if (rc == DB_ECHECK && strcmp(r->db->constraint, "users_usage_within_quota") == 0) {
+		db_rollback(r->db);
+		resp_problem(r, 507, "quota_exceeded",
+			     "Restoring this version would exceed your storage quota.");
+		return;
+	}
+	if (rc != DB_OK) {
+		db_rollback(r->db);
+		resp_db_error(r, rc);
+		return;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		db_rollback(r->db);
+		resp_problem(r, 404, "not_found", "No such file or version.");
+		return;
+	}
+	log_file_event(r, "restore_version", r->params[0], NULL,
+		       arena_printf(r->arena, "{\"restored\": %s}", r->params[1]));
+	if ((rc = db_commit(r->db)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	answer_json_text(r, 200, PQgetvalue(res, 0, 0));
+}

@@ -1,0 +1,38 @@
+/* files: what upload.c and files.c share (validation and storing a file). */
+#ifndef COFFER_FILES_H
+#define COFFER_FILES_H
+
+#include <json-c/json.h>
+
+#include "blob.h"
+#include "request.h"
+
+#define FILES_DESCRIPTION_MAX 4096
+#define FILES_TAGS_MAX        32
+#define FILES_TAG_MAX         64
+
+typedef struct files_stored {
+	json_object *file;      /* on success: the file object (owned by the caller) */
+	json_object *problem;   /* on failure: the problem (owned by the caller) */
+} files_stored_t;
+
+/* Is folder id v[0..n) one of the user's live folders? 0 yes, else the
+ * status to answer: 400 not a UUID, 404 none, 503 database down. */
+int files_folder_check(req_t *r, const char *v, size_t n);
+/* "version", "rename" or "fail" (static strings), NULL for anything else. */
+const char *files_policy(const char *v, size_t n);
+/* Tags from a form field: a JSON array of strings or a comma-separated list.
+ * Returns the tags as a JSON array text (validated, duplicates removed), or
+ * NULL with *err set to a sentence for the client. */
+const char *files_tags_from_text(arena_t *a, const char *v, size_t n, const char **err);
+/* The same for a JSON value (must be an array of strings). */
+const char *files_tags_from_json(arena_t *a, json_object *v, const char **err);
+/* Record an uploaded file whose finished temp blob is t (sha its digest) in
+ * one transaction, put the blob in place and log the upload. Returns 201
+ * with out->file, or the status of out->problem. t is consumed on success;
+ * on failure the caller discards it. */
+int files_store(req_t *r, blob_tmp_t *t, const unsigned char sha[32], const char *folder_id,
+		const char *name, const char *mime, const char *description,
+		const char *tags_json, const char *policy, files_stored_t *out);
+
+#endif

@@ -1,0 +1,96 @@
+/* jobs: background compression; see jobs.h. */
+#include "jobs.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "arena.h"
+#include "db.h"
+#include "log.h"
+#include "store.h"
+
+#define JOBS_BATCH 8
+
+static volatile sig_atomic_t jobs_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	jobs_stop = 1;
+}
+
+/* Wait for a notification, the interval, or a stop signal. */
+static void wait_for_work(db_t *db, const config_t *cfg, const sigset_t *during_wait)
+{
+	struct pollfd p = { .fd = db->conn ? PQsocket(db->conn) : -1, .events = POLLIN };
+	struct timespec ts = { cfg->jobs_interval, 0 };
+	PGnotify *n;
+
+	if (ppoll(&p, 1, &ts, during_wait) > 0 && db->conn) {
+		PQconsumeInput(db->conn);
+		while ((n = PQnotifies(db->conn)) != NULL)
+			PQfreemem(n);
+	}
+}
+
+int jobs_run(const config_t *cfg)
+{
+	struct sigaction sa;
+	sigset_t block, during_wait;
+	arena_t *a = arena_new();
+	unsigned listening = 0;
+	db_t db;
+
+	prctl(PR_SET_NAME, "coffer-jobs", 0, 0, 0);
+	log_set_name("coffer-jobs");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* stop signals arrive only while waiting, never in the middle of a blob */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &during_wait);
+	sigdelset(&during_wait, SIGTERM);
+	sigdelset(&during_wait, SIGINT);
+	db_init(&db, cfg->db);
+
+	while (!jobs_stop) {
+		store_stats_t st;
+		int rc = DB_OK;
+
+		memset(&st, 0, sizeof(st));
+		if (db_ensure(&db) == DB_OK) {
+			/* LISTEN again on every new connection */
+			if (listening != db.gen && db_exec(&db, "LISTEN coffer_jobs") == DB_OK)
+				listening = db.gen;
+			if (cfg->compress != 0)
+				while ((rc = store_compress_pass(&db, a, cfg, JOBS_BATCH, &st)) > 0) {
+					arena_clear(a);
+					if (jobs_stop)
+						break;
+				}
+			arena_clear(a);
+			if (rc >= 0)
+				store_remove_raw(&db, a, cfg, cfg->raw_grace, &st);
+			arena_clear(a);
+			if (st.compressed || st.not_compressible || st.raw_removed)
+				log_info("jobs: compressed %lld, left raw %lld, raw copies removed %lld, "
+					 "%lld bytes freed", st.compressed, st.not_compressible,
+					 st.raw_removed, st.bytes_freed);
+		}
+		if (!jobs_stop)
+			wait_for_work(&db, cfg, &during_wait);
+	}
+	db_close(&db);
+	arena_free(a);
+	return 0;
+}

@@ -1,0 +1,16 @@
+/*
+ * jobs: the background process the master keeps next to its workers. It
+ * compresses new blobs (off the upload path) and removes raw copies of
+ * compressed blobs once raw_grace has passed. It wakes on NOTIFY
+ * coffer_jobs (sent when an upload adds a blob) or every jobs_interval
+ * seconds, and stops on SIGTERM between two blobs.
+ */
+#ifndef COFFER_JOBS_H
+#define COFFER_JOBS_H
+
+#include "config.h"
+
+/* Run until SIGTERM/SIGINT. Returns the process exit status. */
+int jobs_run(const config_t *cfg);
+
+#endif

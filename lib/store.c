@@ -1,0 +1,383 @@
+/* store: compression, raw-copy removal and garbage collection; see store.h. */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blob.h"
+#include "compress.h"
+#include "log.h"
+#include "mime.h"
+
+#define STORE_SAMPLE     (64 * 1024)
+#define STORE_MIN_SIZE   1024
+#define STORE_MIN_SAVING 0.10   /* compress only when it saves at least this */
+#define STORE_GZIP_LEVEL 6
+
+DB_STMT(st_compress_candidates,
+	"SELECT encode(sha256, 'hex'), size, mime_type FROM blobs "
+	"WHERE NOT compress_checked AND compression = 'none' AND ref_count > 0 "
+	"ORDER BY created_at LIMIT $1");
+
+DB_STMT(st_compress_skip,
+	"UPDATE blobs SET compress_checked = true WHERE sha256 = decode($1, 'hex')");
+
+DB_STMT(st_compress_done,
+	"UPDATE blobs SET compression = 'gzip', stored_size = $2, compress_checked = true, "
+	"       compressed_at = now() "
+	"WHERE sha256 = decode($1, 'hex') AND compression = 'none' RETURNING 1");
+
+DB_STMT(st_raw_pending,
+	"SELECT encode(sha256, 'hex') FROM blobs "
+	"WHERE compression = 'gzip' AND NOT raw_removed "
+	"  AND compressed_at <= now() - make_interval(secs => $1::integer) LIMIT 500");
+
+DB_STMT(st_raw_removed,
+	"UPDATE blobs SET raw_removed = true WHERE sha256 = decode($1, 'hex') AND compression = 'gzip'");
+
+DB_STMT(st_gc_candidates,
+	"SELECT encode(sha256, 'hex') FROM blobs WHERE ref_count = 0 LIMIT 500");
+
+DB_STMT(st_gc_delete,
+	"DELETE FROM blobs WHERE sha256 = decode($1, 'hex') AND ref_count = 0 RETURNING 1");
+
+DB_STMT(st_gc_row,
+	"SELECT compression, raw_removed FROM blobs WHERE sha256 = decode($1, 'hex')");
+
+static int skip(db_t *db, arena_t *a, const char *hex, store_stats_t *st)
+{
+	const char *p[1] = { hex };
+
+	st->not_compressible++;
+	return db_query(db, a, &st_compress_skip, 1, p, NULL);
+}
+
+static ssize_t read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+struct verify {
+	EVP_MD_CTX *md;
+	long long n;
+};
+
+static int verify_cb(void *ctx, const char *p, size_t n)
+{
+	struct verify *v = ctx;
+
+	v->n += (long long)n;
+	return EVP_DigestUpdate(v->md, p, n) == 1 ? 0 : -2;
+}
+
+/* Does the gzip file decompress to exactly the content named hex? */
+static bool gz_verified(int fd, const char *hex, long long size)
+{
+	struct verify v = { EVP_MD_CTX_new(), 0 };
+	unsigned char sha[32];
+	unsigned int len = 0;
+	char got[BLOB_HEX_LEN + 1];
+	bool ok;
+
+	if (v.md == NULL || EVP_DigestInit_ex(v.md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(v.md);
+		return false;
+	}
+	ok = compress_gunzip_range(fd, 0, LLONG_MAX, verify_cb, &v) == 0 &&
+	     EVP_DigestFinal_ex(v.md, sha, &len) == 1 && v.n == size;
+	EVP_MD_CTX_free(v.md);
+	if (!ok)
+		return false;
+	blob_hex(sha, got);
+	return strcmp(got, hex) == 0;
+}
+
+/* Compress one blob. 1 compressed, 0 left raw, < 0 db error. */
+static int compress_one(db_t *db, arena_t *a, const config_t *cfg, const char *hex,
+			long long size, const char *mime, store_stats_t *st)
+{
+	static char sample[STORE_SAMPLE];
+	char path[BLOB_PATH_MAX], stored[24];
+	const char *p[2];
+	blob_tmp_t t;
+	PGresult *res;
+	long long gzsize;
+	ssize_t n;
+	int fd, rc;
+
+	if (size < STORE_MIN_SIZE || !mime_compressible(mime))
+		return skip(db, a, hex, st);
+	if (blob_path(cfg->blob_dir, hex, false, path, sizeof(path)) < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_error("compress: blob %s: %s", hex, strerror(errno));
+		return skip(db, a, hex, st);
+	}
+	n = read_full(fd, sample, sizeof(sample));
+	if (n <= 0 || compress_trial(sample, (size_t)n) > 1.0 - STORE_MIN_SAVING) {
+		close(fd);
+		return skip(db, a, hex, st);
+	}
+	if (blob_tmp_open(&t, cfg->blob_dir, "gz-") < 0) {
+		log_error("compress: temp file: %s", strerror(errno));
+		close(fd);
+		return 0;   /* try again next pass */
+	}
+	gzsize = compress_gzip_fd(fd, t.fd, STORE_GZIP_LEVEL);
+	close(fd);
+	if (gzsize < 0 || fdatasync(t.fd) < 0 || !gz_verified(t.fd, hex, size)) {
+		log_error("compress: blob %s: compression failed or did not verify", hex);
+		blob_tmp_discard(&t);
+		return skip(db, a, hex, st);
+	}
+	if ((double)gzsize > (double)size * (1.0 - STORE_MIN_SAVING)) {
+		blob_tmp_discard(&t);
+		return skip(db, a, hex, st);
+	}
+	if (blob_place(&t, cfg->blob_dir, hex, true, gzsize) < 0) {
+		log_error("compress: placing %s.gz: %s", hex, strerror(errno));
+		return 0;
+	}
+	snprintf(stored, sizeof(stored), "%lld", gzsize);
+	p[0] = hex;
+	p[1] = stored;
+	rc = db_query(db, a, &st_compress_done, 2, p, &res);
+	if (rc != DB_OK || PQntuples(res) != 1) {
+		/* gone meanwhile (gc) or already compressed: our copy is surplus;
+		 * on a db error gc removes the stray .gz later */
+		if (rc == DB_OK && blob_path(cfg->blob_dir, hex, true, path, sizeof(path)) == 0)
+			unlink(path);
+		return rc;
+	}
+	st->compressed++;
+	st->bytes_freed += size - gzsize;
+	return 1;
+}
+
+int store_compress_pass(db_t *db, arena_t *a, const config_t *cfg, int limit,
+			store_stats_t *st)
+{
+	char lim[16];
+	const char *p[1] = { lim };
+	PGresult *res;
+	int rc, n;
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	rc = db_query(db, a, &st_compress_candidates, 1, p, &res);
+	if (rc != DB_OK)
+		return rc;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		rc = compress_one(db, a, cfg, PQgetvalue(res, i, 0), atoll(PQgetvalue(res, i, 1)),
+				  PQgetvalue(res, i, 2), st);
+		if (rc < 0)
+			return rc;
+	}
+	return n;
+}
+
+int store_remove_raw(db_t *db, arena_t *a, const config_t *cfg, int grace, store_stats_t *st)
+{
+	char g[16], path[BLOB_PATH_MAX];
+	const char *p[1] = { g };
+	PGresult *res;
+	struct stat sb;
+	int rc, n;
+
+	snprintf(g, sizeof(g), "%d", grace);
+	rc = db_query(db, a, &st_raw_pending, 1, p, &res);
+	if (rc != DB_OK)
+		return rc;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		const char *h[1] = { PQgetvalue(res, i, 0) };
+
+		if (blob_path(cfg->blob_dir, h[0], false, path, sizeof(path)) == 0 &&
+		    stat(path, &sb) == 0 && unlink(path) == 0) {
+			st->raw_removed++;
+			st->bytes_freed += (long long)sb.st_size;
+		}
+		if ((rc = db_query(db, a, &st_raw_removed, 1, h, NULL)) != DB_OK)
+			return rc;
+	}
+	return n;
+}
+
+static void unlink_counted(const char *path, long long *counter, store_stats_t *st)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == 0 && unlink(path) == 0) {
+		(*counter)++;
+		st->bytes_freed += (long long)sb.st_size;
+	}
+}
+
+/* Unreferenced blobs: the row goes, and its files with it, in one
+ * transaction that holds the row lock until the files are gone. */
+static int gc_rows(db_t *db, arena_t *a, const config_t *cfg, store_stats_t *st)
+{
+	char path[BLOB_PATH_MAX];
+	PGresult *res, *del;
+	int rc, n;
+
+	do {
+		rc = db_query(db, a, &st_gc_candidates, 0, NULL, &res);
+		if (rc != DB_OK)
+			return rc;
+		n = PQntuples(res);
+		for (int i = 0; i < n; i++) {
+			const char *h[1] = { PQgetvalue(res, i, 0) };
+			long long ignored = 0;
+
+			if ((rc = db_begin(db)) != DB_OK)
+				return rc;
+			rc = db_query(db, a, &st_gc_delete, 1, h, &del);
+			if (rc != DB_OK) {
+				db_rollback(db);
+				return rc;
+			}
+			if (PQntuples(del) == 1) {
+				if (blob_path(cfg->blob_dir, h[0], false, path, sizeof(path)) == 0)
+					unlink_counted(path, &ignored, st);
+				if (blob_path(cfg->blob_dir, h[0], true, path, sizeof(path)) == 0)
+					unlink_counted(path, &ignored, st);
+				st->blobs_removed++;
+			}
+			if ((rc = db_commit(db)) != DB_OK)
+				return rc;
+		}
+	} while (n == 500);
+	return DB_OK;
+}
+
+/* Files on disk that no row accounts for. */
+static int gc_file(db_t *db, arena_t *a, const char *dir, const char *name, time_t cutoff,
+		   store_stats_t *st)
+{
+	char path[BLOB_PATH_MAX], hex[BLOB_HEX_LEN + 1];
+	const char *h[1] = { hex };
+	size_t len = strlen(name);
+	bool gz = len == BLOB_HEX_LEN + 3 && strcmp(name + BLOB_HEX_LEN, ".gz") == 0;
+	struct stat sb;
+	PGresult *res;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+	    lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_mtime > cutoff)
+		return DB_OK;
+	if (!blob_hex_valid(name, BLOB_HEX_LEN) || (len != BLOB_HEX_LEN && !gz))
+		return DB_OK;   /* not ours: leave it */
+	memcpy(hex, name, BLOB_HEX_LEN);
+	hex[BLOB_HEX_LEN] = '\0';
+	rc = db_query(db, a, &st_gc_row, 1, h, &res);
+	if (rc != DB_OK)
+		return rc;
+	if (PQntuples(res) == 0 ||
+	    (gz && strcmp(PQgetvalue(res, 0, 0), "none") == 0) ||
+	    (!gz && PQgetvalue(res, 0, 1)[0] == 't'))
+		unlink_counted(path, &st->orphans_removed, st);
+	return DB_OK;
+}
+
+/* a fan-out directory name: two lowercase hex digits */
+static bool hex2(const char *s)
+{
+	return strlen(s) == 2 && strchr("0123456789abcdef", s[0]) && strchr("0123456789abcdef", s[1]);
+}
+
+static int gc_walk(db_t *db, arena_t *a, const config_t *cfg, time_t cutoff, store_stats_t *st)
+{
+	DIR *top = opendir(cfg->blob_dir);
+	struct dirent *e1;
+	int rc = DB_OK;
+
+	if (top == NULL)
+		return DB_OK;
+	while (rc == DB_OK && (e1 = readdir(top)) != NULL) {
+		char d1[BLOB_PATH_MAX];
+		DIR *mid;
+		struct dirent *e2;
+
+		if (!hex2(e1->d_name) ||
+		    snprintf(d1, sizeof(d1), "%s/%s", cfg->blob_dir, e1->d_name) >= (int)sizeof(d1))
+			continue;
+		if ((mid = opendir(d1)) == NULL)
+			continue;
+		while (rc == DB_OK && (e2 = readdir(mid)) != NULL) {
+			char d2[BLOB_PATH_MAX];
+			DIR *leaf;
+			struct dirent *e3;
+
+			if (!hex2(e2->d_name) ||
+			    snprintf(d2, sizeof(d2), "%s/%s", d1, e2->d_name) >= (int)sizeof(d2))
+				continue;
+			if ((leaf = opendir(d2)) == NULL)
+				continue;
+			while (rc == DB_OK && (e3 = readdir(leaf)) != NULL)
+				if (e3->d_name[0] != '.')
+					rc = gc_file(db, a, d2, e3->d_name, cutoff, st);
+			closedir(leaf);
+		}
+		closedir(mid);
+	}
+	closedir(top);
+	return rc;
+}
+
+static void gc_temps(const config_t *cfg, time_t cutoff, store_stats_t *st)
+{
+	char dir[BLOB_PATH_MAX], path[BLOB_PATH_MAX];
+	DIR *d;
+	struct dirent *e;
+	struct stat sb;
+
+	if (snprintf(dir, sizeof(dir), "%s/tmp", cfg->blob_dir) >= (int)sizeof(dir) ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "up-", 3) != 0 && strncmp(e->d_name, "gz-", 3) != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path) ||
+		    lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_mtime > cutoff)
+			continue;
+		unlink_counted(path, &st->temps_removed, st);
+	}
+	closedir(d);
+}
+
+int store_gc(db_t *db, arena_t *a, const config_t *cfg, int grace, store_stats_t *st)
+{
+	time_t cutoff = time(NULL) - grace;
+	int rc;
+
+	if ((rc = gc_rows(db, a, cfg, st)) != DB_OK)
+		return rc;
+	if ((rc = store_remove_raw(db, a, cfg, grace, st)) < 0)
+		return rc;
+	if ((rc = gc_walk(db, a, cfg, cutoff, st)) != DB_OK)
+		return rc;
+	gc_temps(cfg, cutoff, st);
+	return DB_OK;
+}

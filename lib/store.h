@@ -1,0 +1,42 @@
+/*
+ * store: upkeep of the blob store, shared by the background jobs process
+ * and the admin CLI. Compression runs here, off the upload path: a new
+ * blob of a compressible type whose first 64 KiB deflate by at least 10% is
+ * gzipped to a temp file, verified (decompressed and hashed again), put in
+ * place as <hex>.gz and recorded; the raw copy stays until raw_grace has
+ * passed, so downloads already redirected to it finish. Garbage collection
+ * removes blobs no version references, files on disk that no row accounts
+ * for, and temp files left by crashed uploads.
+ *
+ * Concurrency with uploads: file_store() (migrations/003) locks the blob
+ * row before the uploader puts its file in place; gc deletes a row (which
+ * waits for that lock) and unlinks the files before committing, so an
+ * upload either sees the row gone and places its own copy, or keeps the row.
+ */
+#ifndef COFFER_STORE_H
+#define COFFER_STORE_H
+
+#include "arena.h"
+#include "config.h"
+#include "db.h"
+
+typedef struct store_stats {
+	long long compressed;       /* blobs now stored gzipped */
+	long long not_compressible; /* looked at, left raw */
+	long long raw_removed;      /* raw copies of compressed blobs removed */
+	long long blobs_removed;    /* unreferenced blobs (rows and files) removed */
+	long long orphans_removed;  /* files on disk without a matching row */
+	long long temps_removed;    /* stale temp files */
+	long long bytes_freed;
+} store_stats_t;
+
+/* Look at up to limit blobs not yet considered for compression. Returns how
+ * many were handled (0: nothing to do), or a db error (< 0). */
+int store_compress_pass(db_t *db, arena_t *a, const config_t *cfg, int limit,
+			store_stats_t *st);
+/* Remove raw copies of blobs compressed more than grace seconds ago. */
+int store_remove_raw(db_t *db, arena_t *a, const config_t *cfg, int grace, store_stats_t *st);
+/* Garbage collection; files younger than grace seconds are left alone. */
+int store_gc(db_t *db, arena_t *a, const config_t *cfg, int grace, store_stats_t *st);
+
+#endif
