@@ -685,7 +685,6 @@ static void download(req_t *r, const char *version)
 	r->cache_control = "private, no-cache";
 	resp_header(r, "Last-Modified", lm);
 	resp_header(r, "Vary", "Accept-Encoding");
-	resp_header(r, "Accept-Ranges", "bytes");
 	/* a gzip blob goes out gzip-encoded to clients that take it: another
 	 * representation, so another entity tag */
 	ae = req_param(r, "HTTP_ACCEPT_ENCODING");
@@ -730,6 +729,8 @@ static void download(req_t *r, const char *version)
 	 * /_blobz/ sends the gzip copy, decompressing for clients without gzip */
 	blob_relpath(d.hex, false, rel);
 	loc = d.gz ? "/_blobz/" : range && nr == 0 ? "/_blobs_full/" : "/_blobs/";
+	if (strcmp(loc, "/_blobs/") != 0)   /* nginx says so itself there */
+		resp_header(r, "Accept-Ranges", "bytes");
 	resp_header(r, "X-Accel-Redirect", arena_printf(r->arena, "%s%s", loc, rel));
 	r->content_type = d.mime;
 	r->status = 200;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 
@@ -42,6 +43,7 @@ int jobs_run(const config_t *cfg)
 	sigset_t block, during_wait;
 	arena_t *a = arena_new();
 	unsigned listening = 0;
+	char conninfo[sizeof(cfg->db) + 40];
 	db_t db;
 
 	prctl(PR_SET_NAME, "coffer-jobs", 0, 0, 0);
@@ -61,7 +63,13 @@ int jobs_run(const config_t *cfg)
 	sigprocmask(SIG_BLOCK, &block, &during_wait);
 	sigdelset(&during_wait, SIGTERM);
 	sigdelset(&during_wait, SIGINT);
-	db_init(&db, cfg->db);
+	/* its own application_name, so pg_stat_activity tells it from the workers
+	 * (a later keyword wins in a libpq conninfo string) */
+	if (strncmp(cfg->db, "postgres", 8) == 0)   /* a URI: leave it as it is */
+		snprintf(conninfo, sizeof(conninfo), "%s", cfg->db);
+	else
+		snprintf(conninfo, sizeof(conninfo), "%s application_name=coffer-jobs", cfg->db);
+	db_init(&db, conninfo);
 
 	while (!jobs_stop) {
 		store_stats_t st;

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "master.h"
+#include "mime.h"
 #include "worker.h"
 
 #include <fcntl.h>
@@ -76,6 +77,9 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 512 * 1024);
 	make_dirs(cfg.blob_dir);
+	/* libmagic's database loaded once here is shared by every forked worker */
+	if (mime_init() < 0)
+		log_error("libmagic: cannot load its database; uploads will be typed application/octet-stream");
 
 	if (single || (!*cfg.listen && stdin_is_listener())) {
 		int fl = fcntl(0, F_GETFL);

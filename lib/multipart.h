@@ -10,9 +10,11 @@
  * - Preamble before the first "--boundary" is skipped; that delimiter may
  *   open the body without a CRLF before it. Inside the body a delimiter is
  *   CRLF "--" boundary, then optional spaces/tabs and CRLF (next part) or
- *   "--" (close). After the close everything is epilogue and ignored.
- * - Lines end in CRLF only: a bare CR or LF in part headers is an error (no
- *   bare-LF leniency, so we split parts exactly as other RFC parsers do).
+ *   "--" (close); anything else after it is an error, never data. After
+ *   the close everything is epilogue and ignored.
+ * - Lines end in CRLF only: a bare CR or LF in part headers is an error
+ *   (RFC 7578 requires CRLF; accepting bare LF would let two readers of one
+ *   body disagree on its parts).
  * - Part headers end at an empty line; the block (all header lines and the
  *   empty line, with their CRLFs) is at most MP_HEADER_MAX bytes. Names
  *   are tokens, case-insensitive; no blanks before ':'; folded lines are
@@ -21,6 +23,9 @@
  *   name/filename/filename* given twice are errors (ambiguous).
  * - Parameters: token or quoted-string (backslash escapes any byte), blanks
  *   allowed around ';' and '=', names case-insensitive, unknown ones ignored.
+ *   An unquoted value may hold any visible byte but ';' and '"' (clients
+ *   send unquoted UTF-8 names). filename= is kept as sent; filename* is
+ *   percent-decoded.
  * - A part with headers only ("...\r\n\r\n--boundary") has empty data,
  *   as RFC 2046's grammar allows.
  */

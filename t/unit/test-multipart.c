@@ -1069,8 +1069,10 @@ static void test_alignment(void)
 		char bnd[MP_BOUNDARY_MAX + 1], delim[MP_BOUNDARY_MAX + 5];
 		size_t bl = blens[bi], runs = 0;
 		bool good = true;
-		buf_t data = BUF_INIT, body = BUF_INIT;
+		buf_t data, body;
 
+		buf_init(&data);	/* data.p is never NULL, even when empty */
+		buf_init(&body);
 		for (size_t i = 0; i < bl; i++)
 			bnd[i] = "AaB03x-_"[i % 8];
 		bnd[bl] = '\0';
