@@ -8,8 +8,6 @@
 #include "request.h"
 
 #define FILES_DESCRIPTION_MAX 4096
-#define FILES_TAGS_MAX        32
-#define FILES_TAG_MAX         64
 
 typedef struct files_stored {
 	json_object *file;      /* on success: the file object (owned by the caller) */
@@ -21,12 +19,6 @@ typedef struct files_stored {
 int files_folder_check(req_t *r, const char *v, size_t n);
 /* "version", "rename" or "fail" (static strings), NULL for anything else. */
 const char *files_policy(const char *v, size_t n);
-/* Tags from a form field: a JSON array of strings or a comma-separated list.
- * Returns the tags as a JSON array text (validated, duplicates removed), or
- * NULL with *err set to a sentence for the client. */
-const char *files_tags_from_text(arena_t *a, const char *v, size_t n, const char **err);
-/* The same for a JSON value (must be an array of strings). */
-const char *files_tags_from_json(arena_t *a, json_object *v, const char **err);
 /* Record an uploaded file whose finished temp blob is t (sha its digest) in
  * one transaction, put the blob in place and log the upload. Returns 201
  * with out->file, or the status of out->problem. t is consumed on success;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mime.h"
 #include "multipart.h"
+#include "tags.h"
 #include "text.h"
 
 #define UP_CHUNK      (256 * 1024)
@@ -249,7 +250,7 @@ static void apply_field(upload_t *u)
 			u->description = arena_strndup(r->arena, v, n);
 	} else if (strcmp(u->field, "tags") == 0) {
 		const char *err = NULL;
-		const char *tags = files_tags_from_text(r->arena, v, n, &err);
+		const char *tags = tags_from_text(r->arena, v, n, &err);
 
 		if (tags == NULL)
 			field_fail(u, 400, "invalid_request", err);

@@ -147,18 +147,26 @@ $r = $alice->upload(files => [ { name => 'many-headers.txt', data => "m\n", head
 upload_refused_ok($r, 400, 'invalid_request', undef, 'many header lines adding up to over 8 KiB -> 400');
 $r = $alice->upload(files => [ { name => 'big-headers.txt', data => "b\n", headers => [ 'X-Padding: ' . ('p' x 7000) ] } ]);
 upload_ok($r, 1, [], 'part headers of about 7 KB -> 201');
-$r = $alice->upload(parts => [ { raw => "X-No-Disposition: yes\r\nContent-Type: text/plain\r\n\r\nnameless" },
-	{ name => 'with-name.txt', data => "n\n" } ]);
-subtest 'a part without Content-Disposition -> 400 entry, the next file stored' => sub {
-	is $r->{status}, 201, '201' or diag $r->describe;
-	is_deeply [ map { $_->{name} } @{ $r->{json}{files} || [] } ], ['with-name.txt'], 'the named file stored';
-	ok @{ errors_of($r) } >= 1 && !grep({ ($_->{error}{status} // 0) != 400 } @{ errors_of($r) }), '400 entries for the nameless part';
-};
-$r = $alice->upload(parts => [ { raw => "Content-Disposition: form-data; name=\"file\"; filename=\"garbage.txt\"\r\nthis line has no colon\r\n\r\ndata" },
-	{ name => 'after-garbage.txt', data => "g\n" } ]);
-ok $r->{status} == 201 || $r->{status} == 400, 'a part header line without a colon: 201 or 400, not 5xx' or diag $r->describe;
+# (what happens to parts AFTER a malformed one is not fixed: only the parts
+# completed before it must be kept)
+sub kept_before_bad_ok {
+	my ($r, $first, $name) = @_;
+	subtest $name => sub {
+		is $r->{status}, 201, '201' or diag $r->describe;
+		is_deeply [ map { $_->{name} } @{ $r->{json}{files} || [] } ], [$first], "$first stored";
+		my @e = @{ errors_of($r) };
+		ok @e >= 1, 'error entries';
+		is_deeply [ map { $_->{error}{status} // 0 } @e ], [ (400) x @e ], '... all 400';
+	};
+}
+$r = $alice->upload(parts => [ { name => 'before-nameless.txt', data => "n\n" },
+	{ raw => "X-No-Disposition: yes\r\nContent-Type: text/plain\r\n\r\nnameless" } ]);
+kept_before_bad_ok($r, 'before-nameless.txt', 'a part without Content-Disposition -> 400 entry, the part before it kept');
+$r = $alice->upload(parts => [ { name => 'before-garbage.txt', data => "g\n" },
+	{ raw => "Content-Disposition: form-data; name=\"file\"; filename=\"garbage.txt\"\r\nthis line has no colon\r\n\r\ndata" } ]);
+kept_before_bad_ok($r, 'before-garbage.txt', 'a part header line without a colon -> 400 entry, the part before it kept');
 is $s->psql("SELECT count(*) FROM files WHERE user_id = '$alice->{user}{id}' AND name = 'garbage.txt'"), 0, '... that part is not stored';
-is live_count($alice), $n0 + 3 + ($r->{status} == 201 ? 1 : 0), 'exactly the accepted files were stored';
+is live_count($alice), $n0 + 4, 'exactly the accepted files were stored';
 
 # ------------------------------------------------------------ names and empty files
 

@@ -16,7 +16,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(note fatal env_int ncpu free_port slurp write_file first_line mem_kib mib
 	to_ms gone stop_pid $NGINX ref_nginx_conf start_nginx wait_nginx access_statuses
-	status_summary $CLK_TCK proc_snapshot machine_ticks cpu_mark cpu_delta);
+	status_summary $CLK_TCK proc_snapshot machine_ticks busy_share cpu_mark cpu_delta);
 
 our $NGINX = -x '/usr/sbin/nginx' ? '/usr/sbin/nginx' : 'nginx';
 our $CLK_TCK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
@@ -212,6 +212,15 @@ sub machine_ticks {
 	my $total = 0;
 	$total += $_ for @f[0 .. 7];
 	return ($f[0] + $f[1] + $f[2], $total - $f[3] - $f[4], $total, $f[7] // 0, $f[4]);
+}
+
+# Share of the machine's CPU (0-1) in use during the next $secs seconds.
+sub busy_share {
+	my ($secs) = @_;
+	my @a = machine_ticks();
+	sleep $secs;
+	my @b = machine_ticks();
+	return ($b[1] - $a[1]) / (($b[2] - $a[2]) || 1);
 }
 
 sub cpu_mark {

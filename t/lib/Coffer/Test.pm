@@ -65,6 +65,12 @@ our %SUITE_CONFIG = (
 	raw_grace => 1,
 	compress => 'on',
 );
+# nginx/render keys of those stacks. COFFER_TEST_UPLOAD_BUFFERING=off runs
+# the suite with upload bodies streamed to the workers as they arrive
+# (nginx/render UPLOAD_BUFFERING; its default, on, buffers them first).
+our %SUITE_NGINX = (
+	(defined $ENV{COFFER_TEST_UPLOAD_BUFFERING} ? (UPLOAD_BUFFERING => $ENV{COFFER_TEST_UPLOAD_BUFFERING}) : ()),
+);
 
 my $singleton;
 my @owned;    # stacks started by this process, stopped in END
@@ -85,7 +91,7 @@ sub stack {
 		}
 		# `prove t/x.t | head` must not kill us before END stops the stack
 		$SIG{PIPE} = 'IGNORE';
-		$singleton = $class->start(config => {%SUITE_CONFIG});
+		$singleton = $class->start(config => {%SUITE_CONFIG}, nginx => {%SUITE_NGINX});
 	}
 	return $singleton;
 }
@@ -195,7 +201,7 @@ END {
 # Run prove on @args against one stack; returns the exit status for scripts/test.
 sub run_suite {
 	my (@args) = @_;
-	my $s = Coffer::Test->start(config => {%SUITE_CONFIG});
+	my $s = Coffer::Test->start(config => {%SUITE_CONFIG}, nginx => {%SUITE_NGINX});
 	$ENV{COFFER_TEST_STATE} = $s->{state_file};
 	print STDERR "# Coffer stack: $s->{base_url} (PostgreSQL 127.0.0.1:$s->{pg}{port}, build $s->{build}, tmp $s->{tmpdir})\n";
 	my $pid = fork // die "fork: $!";
@@ -703,10 +709,10 @@ sub _nginx_start {
 	my $stderr = "$self->{tmpdir}/log/nginx.stderr";
 	for my $try (1 .. 3) {
 		my $port = _free_port();
-		# nginx's client_max_body_size follows the workers' max_request_size
+		# nginx's limit on an upload body (MAX_BODY) follows max_request_size
 		my $body = $self->{config}{max_request_size};
 		my %keys = (%NGINX_TEST_LIMITS, WORKER_PROCESSES => 1,
-			(defined $body ? (MAX_REQUEST_SIZE => $body) : ()), %$opts,
+			(defined $body ? (MAX_BODY => parse_size($body)) : ()), %$opts,
 			PORT => $port, FCGI_UPSTREAM => "unix:$self->{socket}", BLOB_DIR => $self->{blob_dir});
 		my $r = _run([ "$REPO/nginx/render", $prefix, map { "$_=$keys{$_}" } sort keys %keys ]);
 		$r->{exit} == 0 or die "nginx/render failed: $r->{err}";
@@ -884,7 +890,7 @@ sub _stop_leader {
 	}
 }
 
-# Live (not zombie) processes as [pid, state, ppid, pgrp], from /proc.
+# Live (not zombie) processes as [pid, state, ppid, pgrp, comm], from /proc.
 sub _procs {
 	my @p;
 	for my $stat (glob '/proc/[0-9]*/stat') {
@@ -1012,9 +1018,9 @@ my $boundary_counter = 0;
 #   boundary => the boundary (default a fresh random one)
 #   preamble, epilogue => text before the first / after the last delimiter
 #   truncate => cut the body after this many bytes (no closing delimiter)
-# Character strings (utf8 flag on, e.g. literals under `use utf8`) in names
-# and values are sent UTF-8 encoded; byte strings exactly as they are, so
-# "caf\xe9.txt" is a Latin-1, not UTF-8, name. Names are put between quotes
+# Character strings (utf8 flag on, e.g. literals under `use utf8`) in names,
+# values and file data are sent UTF-8 encoded; byte strings exactly as they
+# are, so "caf\xe9.txt" is a Latin-1, not UTF-8, name. Names are put between quotes
 # unchanged: a name with a '"' makes a malformed header on purpose.
 sub multipart_body {
 	my (%o) = @_;
@@ -1053,9 +1059,7 @@ sub multipart_body {
 		my $type = exists $p->{type} ? $p->{type} : 'application/octet-stream';
 		$body .= "Content-Type: $type\r\n" if defined $type;
 		$body .= "$_\r\n" for @{ $p->{headers} || [] };
-		my $data = $p->{data} // '';
-		croak 'multipart_body: file data must be bytes' if utf8::is_utf8($data) && $data =~ /[^\x00-\xff]/;
-		$body .= "\r\n" . $data . "\r\n";
+		$body .= "\r\n" . $bytes->($p->{data}) . "\r\n";
 	}
 	$body .= "--$b--\r\n" . ($o{epilogue} // '');
 	$body = substr($body, 0, $o{truncate}) if defined $o{truncate};
