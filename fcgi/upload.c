@@ -429,7 +429,7 @@ void h_upload_check(req_t *r)
 
 void h_upload(req_t *r)
 {
-	long long len, total = 0;
+	long long len;
 	char boundary[MP_BOUNDARY_MAX + 1];
 	size_t blen;
 	mp_parser_t mp;
@@ -452,7 +452,6 @@ void h_upload(req_t *r)
 		return;
 	mp_init(&mp, boundary, blen, &cb, u);
 	while ((n = FCGX_GetStr(chunk, sizeof(chunk), r->fcgi->in)) > 0) {
-		total += n;
 		rc = mp_feed(&mp, chunk, (size_t)n);
 		if (rc != MP_OK || mp_done(&mp))
 			break;
@@ -465,9 +464,11 @@ void h_upload(req_t *r)
 			rc == MP_ETOO_MANY_PARTS ? "The request has too many parts." :
 			"The multipart body is malformed.";
 
-		if (u->kind == P_FILE || u->kind == P_FIELD || rc != MP_ETRUNCATED || total == 0)
-			add_error(u, u->kind == P_FIELD ? u->field : u->name,
-				  u->kind == P_FIELD ? strlen(u->field) : u->name_len,
+		/* named after the part it broke, when it broke one */
+		if (u->kind == P_FIELD)
+			add_error(u, u->field, strlen(u->field), problem_new(400, "invalid_request", what));
+		else
+			add_error(u, u->kind == P_NONE ? NULL : u->name, u->name_len,
 				  problem_new(400, "invalid_request", what));
 		blob_tmp_discard(&u->tmp);
 		u->kind = P_NONE;

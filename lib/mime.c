@@ -311,6 +311,12 @@ int mime_detect(const void *p, size_t n, char *out, size_t outsz)
 		for (size_t i = 0; i < t.n; i++)
 			out[i] = r[i] >= 'A' && r[i] <= 'Z' ? (char)(r[i] - 'A' + 'a') : r[i];
 		out[t.n] = '\0';
+		/* libmagic also calls DOS .COM programs x-dosexec, judged by weak
+		 * patterns (a jump opcode first...) that about one random file in
+		 * forty matches: only an "MZ" header makes it an executable here */
+		if (strcmp(out, "application/x-dosexec") == 0 && (n < 2 || memcmp(p, "MZ", 2) != 0) &&
+		    outsz > strlen(OCTET))
+			memcpy(out, OCTET, sizeof(OCTET));
 		return 0;
 	}
 	if (outsz > strlen(OCTET))
