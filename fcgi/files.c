@@ -583,7 +583,9 @@ static void download(req_t *r, const char *version)
 	}
 	resp_header(r, "Content-Disposition",
 		    http_content_disposition(r->arena, disp, d.name, strlen(d.name)));
-	if (strcmp(r->method, "HEAD") != 0) {
+	/* a download counts once: a client fetching a file in pieces (resuming,
+	 * parallel ranges) is counted for the piece that starts at byte 0 */
+	if (strcmp(r->method, "HEAD") != 0 && (nr == 0 || rg[0].start == 0)) {
 		const char *c[6] = { r->params[0], r->user.id, d.name, r->remote_addr, r->user_agent,
 				     d.version };
 
