@@ -57,7 +57,8 @@ static void preflight(req_t *r, bool origin_ok, const buf_t *allow)
 	resp_header(r, "Access-Control-Allow-Methods", buf_str(allow));
 	resp_header(r, "Access-Control-Allow-Headers",
 		    "Authorization, Content-Type, Upload-Length, Upload-Offset, Tus-Resumable, "
-		    "Upload-Metadata, X-Share-Password, X-Request-Id");
+		    "Upload-Metadata, X-Share-Password, X-Request-Id, Range, If-Range, If-Match, "
+		    "If-None-Match, If-Modified-Since, If-Unmodified-Since");
 	resp_header(r, "Access-Control-Max-Age", "600");
 	resp_empty(r, 204);
 }
@@ -73,10 +74,9 @@ static void route(req_t *r)
 		resp_header(r, "Access-Control-Allow-Origin", r->origin);
 		resp_header(r, "Access-Control-Allow-Credentials", "true");
 		resp_header(r, "Access-Control-Expose-Headers",
-			    "Retry-After, X-Request-Id, Location, Upload-Offset");
+			    "Retry-After, X-Request-Id, Location, Upload-Offset, ETag, Last-Modified, "
+			    "Content-Disposition, Content-Range, Accept-Ranges");
 	}
-	if (r->origin)
-		resp_header(r, "Vary", "Origin");
 	rt = router_match(routes, nroutes, r->method, r->path, r->path_len, r->params, r->arena,
 			  &status, &allow);
 	if (rt == NULL) {
@@ -156,6 +156,7 @@ void dispatch(req_t *r, FCGX_Request *fr)
 	r->streamed = false;
 	r->cache_control = "no-store";
 	r->problem_code = NULL;
+	r->vary = NULL;
 	r->authed = false;
 	r->session_digest = NULL;
 	r->token_id = NULL;

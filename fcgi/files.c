@@ -30,7 +30,7 @@ DB_STMT(st_folder_owned,
 	"SELECT 1 FROM folders WHERE id = $1 AND user_id = $2 AND NOT is_deleted");
 
 DB_STMT(st_file_store,
-	"SELECT file, compression, blob_new, file_id, version "
+	"SELECT file, compression, blob_new, file_id, version, stored_name "
 	"FROM file_store($1, $2, $3, decode($4, 'hex'), $5, $6, $7, "
 	"  CASE WHEN $8::json IS NULL THEN NULL "
 	"       ELSE ARRAY(SELECT json_array_elements_text($8::json)) END, $9, $10)");
@@ -221,7 +221,7 @@ again:
 		}
 	}
 	details = arena_printf(r->arena, "{\"version\": %s}", PQgetvalue(res, 0, 4));
-	log_file_event(r, "upload", file_id, name, details);
+	log_file_event(r, "upload", file_id, PQgetvalue(res, 0, 5), details);
 	if ((rc = db_commit(r->db)) != DB_OK)
 		return db_problem(r, out, rc);
 	out->problem = NULL;
@@ -556,7 +556,7 @@ static void download(req_t *r, const char *version)
 	http_date_format(d.mtime, lm);
 	r->cache_control = "private, no-cache";
 	resp_header(r, "Last-Modified", lm);
-	resp_header(r, "Vary", "Accept-Encoding");
+	r->vary = "Accept-Encoding";
 	/* a gzip blob goes out gzip-encoded to clients that take it: another
 	 * representation, so another entity tag */
 	ae = req_param(r, "HTTP_ACCEPT_ENCODING");
@@ -603,7 +603,9 @@ static void download(req_t *r, const char *version)
 	 * /_blobz/ sends the gzip copy, decompressing for clients without gzip */
 	blob_relpath(d.hex, false, rel);
 	loc = d.gz ? "/_blobz/" : range && nr == 0 ? "/_blobs_full/" : "/_blobs/";
-	if (strcmp(loc, "/_blobs/") != 0)   /* nginx says so itself there */
+	/* nginx says so itself for /_blobs/; a gzip-encoded answer must not
+	 * invite ranges, which count original bytes, not the encoded ones */
+	if (strcmp(loc, "/_blobs/") != 0 && !gz_out)
 		resp_header(r, "Accept-Ranges", "bytes");
 	resp_header(r, "X-Accel-Redirect", arena_printf(r->arena, "%s%s", loc, rel));
 	r->content_type = d.mime;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -21,6 +22,19 @@ static void on_stop(int sig)
 {
 	(void)sig;
 	jobs_stop = 1;
+}
+
+/* Stop signals stay blocked while a pass runs: a long backlog still ends at
+ * the next batch when one is waiting (the master replacing us on SIGHUP
+ * must not leave two compressors running for long). */
+static bool stop_pending(void)
+{
+	sigset_t pending;
+
+	if (jobs_stop)
+		return true;
+	return sigpending(&pending) == 0 &&
+	       (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
 }
 
 /* Wait for a notification, the interval, or a stop signal. */
@@ -83,7 +97,7 @@ int jobs_run(const config_t *cfg)
 			if (cfg->compress != 0)
 				while ((rc = store_compress_pass(&db, a, cfg, JOBS_BATCH, &st)) > 0) {
 					arena_clear(a);
-					if (jobs_stop)
+					if (stop_pending())
 						break;
 				}
 			arena_clear(a);

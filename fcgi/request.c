@@ -271,6 +271,11 @@ static void write_head(req_t *r, buf_t *head, long long content_length)
 		buf_addf(head, "Content-Length: %lld\r\n", content_length);
 	if (r->cache_control)
 		buf_addf(head, "Cache-Control: %s\r\n", r->cache_control);
+	/* one Vary line: nginx passes only the first of several on X-Accel-Redirect */
+	if (r->origin && r->vary)
+		buf_addf(head, "Vary: Origin, %s\r\n", r->vary);
+	else if (r->origin || r->vary)
+		buf_addf(head, "Vary: %s\r\n", r->origin ? "Origin" : r->vary);
 }
 
 void resp_stream_head(req_t *r, int status, const char *content_type,

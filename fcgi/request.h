@@ -53,6 +53,7 @@ typedef struct req {
 	bool responded;
 	bool streamed;              /* head and body already written by the handler */
 	const char *problem_code;   /* code of the problem answered, if any */
+	const char *vary;           /* request headers the answer varies on, besides Origin */
 	bool upload_check;          /* nginx asks whether an upload may start (auth_request) */
 } req_t;
 

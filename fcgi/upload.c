@@ -38,6 +38,7 @@ typedef struct upload {
 	const char *policy;
 	json_object *field_error;  /* a bad field: files after it are refused with it */
 	int field_status;
+	char field_error_name[32]; /* ... until that field comes again, valid */
 	json_object *files, *errors;
 	int nfiles;
 	/* the part being read */
@@ -84,6 +85,7 @@ static void field_fail(upload_t *u, int status, const char *code, const char *de
 		json_object_put(u->field_error);
 	u->field_error = p;
 	u->field_status = status;
+	snprintf(u->field_error_name, sizeof(u->field_error_name), "%s", u->field);
 	add_error(u, u->field, strlen(u->field), json_object_get(p));
 }
 
@@ -222,7 +224,22 @@ static int on_part_data(void *ctx, const char *p, size_t n)
 	return 0;
 }
 
+static void apply_field_value(upload_t *u);
+
 static void apply_field(upload_t *u)
+{
+	json_object *before = u->field_error;
+
+	apply_field_value(u);
+	/* the same field again, now valid: the files after it go ahead */
+	if (u->field_error && u->field_error == before &&
+	    strcmp(u->field_error_name, u->field) == 0) {
+		json_object_put(u->field_error);
+		u->field_error = NULL;
+	}
+}
+
+static void apply_field_value(upload_t *u)
 {
 	req_t *r = u->r;
 	const char *v = u->value.p ? u->value.p : "";

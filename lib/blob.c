@@ -158,10 +158,12 @@ int blob_place(blob_tmp_t *t, const char *blob_dir, const char *hex, bool gz,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	/* identical content already in place: keep it, drop ours */
+	/* identical content already in place: keep it, drop ours, and make it
+	 * look new, so gc's grace period protects it until the caller commits
+	 * (it may be a file gc was about to remove as unaccounted for) */
 	if (stat(final, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == expect_size) {
 		blob_tmp_discard(t);
-		return 0;
+		return utimensat(AT_FDCWD, final, NULL, 0);
 	}
 	if (make_dir(d1, blob_dir) < 0 || make_dir(d2, d1) < 0 || rename(t->path, final) < 0 ||
 	    blob_sync_dir(d2) < 0) {

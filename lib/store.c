@@ -53,6 +53,20 @@ DB_STMT(st_gc_delete,
 DB_STMT(st_gc_row,
 	"SELECT compression, raw_removed FROM blobs WHERE sha256 = decode($1, 'hex')");
 
+DB_STMT(st_gc_lock, "SELECT pg_advisory_xact_lock(blob_lock_key(decode($1, 'hex')))");
+
+/* repairs, when the files on disk and the row disagree (a restore from
+ * backups taken at different moments, a crash between two steps) */
+DB_STMT(st_blob_back_to_raw,
+	"UPDATE blobs SET compression = 'none', stored_size = size, compressed_at = NULL, "
+	"       raw_removed = false "
+	"WHERE sha256 = decode($1, 'hex') AND compression = 'gzip'");
+
+DB_STMT(st_blob_now_gzip,
+	"UPDATE blobs SET compression = 'gzip', stored_size = $2, compress_checked = true, "
+	"       compressed_at = now(), raw_removed = true "
+	"WHERE sha256 = decode($1, 'hex') AND compression = 'none'");
+
 static int skip(db_t *db, arena_t *a, const char *hex, store_stats_t *st)
 {
 	const char *p[1] = { hex };
@@ -163,10 +177,19 @@ static int compress_one(db_t *db, arena_t *a, const config_t *cfg, const char *h
 	p[0] = hex;
 	p[1] = stored;
 	rc = db_query(db, a, &st_compress_done, 2, p, &res);
-	if (rc != DB_OK || PQntuples(res) != 1) {
-		/* gone meanwhile (gc) or already compressed: our copy is surplus;
-		 * on a db error gc removes the stray .gz later */
-		if (rc == DB_OK && blob_path(cfg->blob_dir, hex, true, path, sizeof(path)) == 0)
+	if (rc != DB_OK)
+		return rc;   /* the .gz stays a stray that gc sorts out */
+	if (PQntuples(res) != 1) {
+		/* Not ours to record: another compressor (admin command, another
+		 * host, a jobs process being replaced) got there first and its .gz
+		 * is the file now in place (gzip output is deterministic, and
+		 * blob_place kept the existing copy), so leave it; only when gc
+		 * removed the blob meanwhile is the .gz surplus. */
+		const char *h[1] = { hex };
+
+		rc = db_query(db, a, &st_gc_row, 1, h, &res);
+		if (rc == DB_OK && PQntuples(res) == 0 &&
+		    blob_path(cfg->blob_dir, hex, true, path, sizeof(path)) == 0)
 			unlink(path);
 		return rc;
 	}
@@ -213,6 +236,13 @@ int store_remove_raw(db_t *db, arena_t *a, const config_t *cfg, int grace, store
 	for (int i = 0; i < n; i++) {
 		const char *h[1] = { PQgetvalue(res, i, 0) };
 
+		/* never the last copy: without its .gz the raw file stays the blob */
+		if (blob_stat(cfg->blob_dir, h[0], true) < 0) {
+			log_error("blob %s: recorded as gzip but its .gz is missing; back to raw", h[0]);
+			if ((rc = db_query(db, a, &st_blob_back_to_raw, 1, h, NULL)) != DB_OK)
+				return rc;
+			continue;
+		}
 		if (blob_path(cfg->blob_dir, h[0], false, path, sizeof(path)) == 0 &&
 		    stat(path, &sb) == 0 && unlink(path) == 0) {
 			st->raw_removed++;
@@ -273,8 +303,8 @@ static int gc_rows(db_t *db, arena_t *a, const config_t *cfg, store_stats_t *st)
 }
 
 /* Files on disk that no row accounts for. */
-static int gc_file(db_t *db, arena_t *a, const char *dir, const char *name, time_t cutoff,
-		   store_stats_t *st)
+static int gc_file(db_t *db, arena_t *a, const config_t *cfg, const char *dir, const char *name,
+		   time_t cutoff, store_stats_t *st)
 {
 	char path[BLOB_PATH_MAX], hex[BLOB_HEX_LEN + 1];
 	const char *h[1] = { hex };
@@ -294,10 +324,52 @@ static int gc_file(db_t *db, arena_t *a, const char *dir, const char *name, time
 	rc = db_query(db, a, &st_gc_row, 1, h, &res);
 	if (rc != DB_OK)
 		return rc;
-	if (PQntuples(res) == 0 ||
-	    (gz && strcmp(PQgetvalue(res, 0, 0), "none") == 0) ||
-	    (!gz && PQgetvalue(res, 0, 1)[0] == 't'))
-		unlink_counted(path, &st->orphans_removed, st);
+	if (PQntuples(res) == 0) {
+		/* again under the lock file_store() takes: an upload placing this
+		 * very content now either committed its row or waits for us */
+		if ((rc = db_begin(db)) != DB_OK)
+			return rc;
+		rc = db_query(db, a, &st_gc_lock, 1, h, NULL);
+		if (rc == DB_OK)
+			rc = db_query(db, a, &st_gc_row, 1, h, &res);
+		if (rc == DB_OK && PQntuples(res) == 0)
+			unlink_counted(path, &st->orphans_removed, st);
+		if (rc != DB_OK) {
+			db_rollback(db);
+			return rc;
+		}
+		return db_commit(db);
+	}
+	if (gz && strcmp(PQgetvalue(res, 0, 0), "none") == 0) {
+		/* a .gz the row does not know: surplus while the raw file is
+		 * there (a compressor stopped between two steps), else it is the
+		 * only copy left and the row is what is wrong */
+		if (blob_stat(cfg->blob_dir, hex, false) >= 0) {
+			unlink_counted(path, &st->orphans_removed, st);
+		} else {
+			char stored[24];
+			const char *q[2] = { hex, stored };
+
+			snprintf(stored, sizeof(stored), "%lld", (long long)sb.st_size);
+			log_error("blob %s: only its .gz is on disk; recorded as gzip", hex);
+			if ((rc = db_query(db, a, &st_blob_now_gzip, 2, q, NULL)) != DB_OK)
+				return rc;
+			st->repaired++;
+		}
+	} else if (!gz && strcmp(PQgetvalue(res, 0, 0), "gzip") == 0) {
+		/* a raw copy of a compressed blob: surplus once its .gz is there
+		 * and the grace has passed (store_remove_raw), else the .gz is
+		 * lost and this is the blob */
+		if (blob_stat(cfg->blob_dir, hex, true) >= 0) {
+			if (PQgetvalue(res, 0, 1)[0] == 't')
+				unlink_counted(path, &st->orphans_removed, st);
+		} else {
+			log_error("blob %s: its .gz is missing; recorded as raw again", hex);
+			if ((rc = db_query(db, a, &st_blob_back_to_raw, 1, h, NULL)) != DB_OK)
+				return rc;
+			st->repaired++;
+		}
+	}
 	return DB_OK;
 }
 
@@ -337,7 +409,7 @@ static int gc_walk(db_t *db, arena_t *a, const config_t *cfg, time_t cutoff, sto
 				continue;
 			while (rc == DB_OK && (e3 = readdir(leaf)) != NULL)
 				if (e3->d_name[0] != '.')
-					rc = gc_file(db, a, d2, e3->d_name, cutoff, st);
+					rc = gc_file(db, a, cfg, d2, e3->d_name, cutoff, st);
 			closedir(leaf);
 		}
 		closedir(mid);

@@ -27,6 +27,7 @@ typedef struct store_stats {
 	long long blobs_removed;    /* unreferenced blobs (rows and files) removed */
 	long long orphans_removed;  /* files on disk without a matching row */
 	long long temps_removed;    /* stale temp files */
+	long long repaired;         /* rows corrected to match the files on disk */
 	long long bytes_freed;
 } store_stats_t;
 

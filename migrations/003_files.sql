@@ -140,23 +140,34 @@ BEGIN
     RETURN stem || suffix || ext;
 END $$;
 
+-- Advisory lock key for a blob: its hash's first 8 bytes.
+CREATE FUNCTION blob_lock_key(sha bytea) RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT ('x' || encode(substring(sha FROM 1 FOR 8), 'hex'))::bit(64)::bigint
+$$;
+
 -- Store one uploaded file. Locks (or creates) the blob row, so garbage
 -- collection cannot remove the blob before the caller has put its file in
 -- place and committed. policy: 'version' (same name -> new version),
 -- 'rename' ("name (1).ext"...), 'fail' (unique_violation on
 -- files_sibling_name). keep: versions retained per file.
--- Returns the file as JSON, the blob's compression, and whether it is new.
+-- Returns the file as JSON, the blob's compression, whether the blob is new,
+-- the file's id, version and name (which 'rename' may have changed).
 CREATE FUNCTION file_store(p_user uuid, p_folder uuid, p_name text, p_sha bytea,
                            p_size bigint, p_mime text, p_description text, p_tags text[],
                            p_policy text, p_keep integer,
                            OUT file json, OUT compression text, OUT blob_new boolean,
-                           OUT file_id uuid, OUT version integer)
+                           OUT file_id uuid, OUT version integer,
+                           OUT stored_name text)
 LANGUAGE plpgsql AS $$
 DECLARE
     f files;
     attempt integer := 0;
     candidate text := p_name;
 BEGIN
+    -- gc takes the same lock before it removes a file that no row accounts
+    -- for, so it never removes the copy this upload is about to commit to
+    PERFORM pg_advisory_xact_lock(blob_lock_key(p_sha));
     INSERT INTO blobs (sha256, size, stored_size, mime_type)
         VALUES (p_sha, p_size, p_size, p_mime)
         ON CONFLICT (sha256) DO NOTHING
@@ -195,6 +206,7 @@ BEGIN
                        tags = coalesce(p_tags, x.tags)
                  WHERE x.id = f.id RETURNING * INTO f;
                 file := file_json(f); file_id := f.id; version := f.version;
+                stored_name := f.name;
                 RETURN;
             END IF;
         END IF;
@@ -216,7 +228,7 @@ BEGIN
         INSERT INTO file_versions (file_id, version_number, sha256, size, mime_type,
                                    is_current, created_by)
             VALUES (f.id, 1, p_sha, p_size, p_mime, true, p_user);
-        file := file_json(f); file_id := f.id; version := 1;
+        file := file_json(f); file_id := f.id; version := 1; stored_name := f.name;
         RETURN;
     END LOOP;
 END $$;
