@@ -27,4 +27,10 @@ int files_store(req_t *r, blob_tmp_t *t, const unsigned char sha[32], const char
 		const char *name, const char *mime, const char *description,
 		const char *tags_json, const char *policy, files_stored_t *out);
 
+/* Pending download counts and log entries (see files.c): milliseconds until
+ * they are due to be written, 0 now, -1 when there are none. */
+long long files_downloads_due(void);
+/* Write them when due (or now with force); called between requests. */
+void files_downloads_flush(db_t *db, arena_t *a, bool force);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "files.h"
 #include "log.h"
 
 static volatile sig_atomic_t worker_stop;
@@ -58,7 +59,19 @@ int worker_run(const config_t *cfg, int fd, long long max_requests)
 
 	while (!worker_stop && (max_requests == 0 || served < max_requests)) {
 		struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
-		int rc = ppoll(&p, 1, NULL, &during_poll);
+		struct timespec wait;
+		long long due;
+		int rc;
+
+		/* counted downloads are written once due, also when no request comes */
+		files_downloads_flush(&db, r.arena, false);
+		arena_clear(r.arena);
+		due = files_downloads_due();
+		wait.tv_sec = due / 1000;
+		wait.tv_nsec = (due % 1000) * 1000000;
+		rc = ppoll(&p, 1, due >= 0 ? &wait : NULL, &during_poll);
+		if (rc == 0)
+			continue;
 
 		if (rc < 0) {
 			if (errno == EINTR)
@@ -74,6 +87,7 @@ int worker_run(const config_t *cfg, int fd, long long max_requests)
 		served++;
 	}
 	FCGX_Free(&fr, 0);
+	files_downloads_flush(&db, r.arena, true);
 	db_close(&db);
 	buf_free(&r.headers);
 	buf_free(&r.body);

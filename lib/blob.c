@@ -1,6 +1,8 @@
 /* blob: content-addressed files on the volume; see blob.h. */
 #include "blob.h"
 
+#define BLOB_WRITEBACK_STEP (8LL << 20)
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -52,6 +54,7 @@ int blob_tmp_open(blob_tmp_t *t, const char *blob_dir, const char *prefix)
 
 	t->fd = -1;
 	t->size = 0;
+	t->synced = 0;
 	t->md = NULL;
 	n = snprintf(t->path, sizeof(t->path), "%s/tmp/%sXXXXXX", blob_dir, prefix);
 	if (n < 0 || (size_t)n >= sizeof(t->path)) {
@@ -94,6 +97,13 @@ int blob_tmp_write(blob_tmp_t *t, const void *p, size_t n)
 		c += w;
 		n -= (size_t)w;
 		t->size += w;
+	}
+	/* start writeback every few MiB while the upload goes on, so the
+	 * fdatasync at the end only waits for the tail, and dirty pages never
+	 * pile up to a whole large file */
+	if (t->size - t->synced >= BLOB_WRITEBACK_STEP) {
+		sync_file_range(t->fd, t->synced, t->size - t->synced, SYNC_FILE_RANGE_WRITE);
+		t->synced = t->size;
 	}
 	return 0;
 }

@@ -22,6 +22,7 @@ typedef struct blob_tmp {
 	char path[BLOB_PATH_MAX];
 	void *md;              /* EVP_MD_CTX */
 	long long size;
+	long long synced;       /* bytes already handed to the disk (sync_file_range) */
 } blob_tmp_t;
 
 /* Lowercase hex of a 32-byte digest; hex has room for 65 bytes. */

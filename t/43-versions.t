@@ -130,6 +130,7 @@ problem_ok($alice->get("/api/files/$id/versions/1/download"), 404, 'not_found', 
 for my $v ('0', '-1', 'abc', '1.5', '', '99999999999999999999') {
 	problem_ok($alice->get("/api/files/$id/download?version=$v"), 400, 'invalid_request', "?version=$v -> 400");
 }
+$s->settle_downloads;   # counts are written in batches
 my $dc = $s->psql("SELECT download_count FROM files WHERE id = '$id'");
 is $dc, 2 * $KEEP + 1, 'download_count counted each GET of a version (not HEAD, not the refused ones)';
 $r = $alice->get("/api/files/$id/versions/$kept[0]/download", { headers => { Range => 'bytes=10-19' } });

@@ -324,6 +324,13 @@ sub workers_with_tmp_open {
 }
 
 # coffer-admin gc @args (e.g. '--grace', 0). Returns {exit, out, err}.
+# Workers write download counts and download log entries in batches, at
+# most a second after the download (fcgi/files.c, DOWNLOADS_DELAY_MS): wait
+# that long before looking at them.
+sub settle_downloads {
+	Time::HiRes::sleep(1.3);
+}
+
 sub gc {
 	my ($self, @args) = @_;
 	return $self->admin('gc', @args);
