@@ -122,7 +122,7 @@ sub range_ok {
 	my ($range, $start, $end, $name) = @_;
 	my $r = $alice->get($D, { headers => { Range => $range } });
 	subtest $name => sub {
-		is $r->{status}, 206, '206' or return diag $r->describe;
+		is $r->{status}, 206, 'status 206' or return diag $r->describe;
 		is $r->header('content-range'), "bytes $start-$end/$SIZE", "Content-Range: bytes $start-$end/$SIZE";
 		is $r->header('content-length'), $end - $start + 1, 'Content-Length of the range';
 		ok $r->{content} eq substr($data, $start, $end - $start + 1), 'exactly those bytes';
@@ -208,7 +208,7 @@ for my $case (
 	my ($name, $want, $type) = @$case;
 	$r = download_of($name, '?disposition=inline');
 	subtest "$name with ?disposition=inline -> $want" => sub {
-		is $r->{status}, 200, '200' or return diag $r->describe;
+		is $r->{status}, 200, 'status 200' or return diag $r->describe;
 		ok $r->{content} eq $content{$name}, 'the bytes';
 		like $r->header('content-type') // '', $type, 'Content-Type of the stored type';
 		is +(content_disposition($r->header('content-disposition')) || {})->{type}, $want, "Content-Disposition: $want"

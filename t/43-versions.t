@@ -107,7 +107,7 @@ for my $v (@kept) {
 	for my $path ("/api/files/$id/download?version=$v", "/api/files/$id/versions/$v/download") {
 		$r = $alice->get($path);
 		subtest "GET $path" => sub {
-			is $r->{status}, 200, '200' or return diag $r->describe;
+			is $r->{status}, 200, 'status 200' or return diag $r->describe;
 			ok $r->{content} eq $want, "the bytes of version $v";
 			is $r->header('etag'), '"' . sha256_hex($want) . '"', "ETag of version $v";
 			my $ca = api_epoch($s->psql("SELECT api_time(created_at) FROM file_versions WHERE file_id = '$id' AND version_number = $v"));

@@ -154,7 +154,7 @@ SKIP: {
 		for my $ae (undef, 'gzip') {
 			$r = dl($alice, $t1, Range => $range, (defined $ae ? ('Accept-Encoding' => $ae) : ()));
 			subtest "compressed blob, Range $range" . (defined $ae ? ', Accept-Encoding: gzip' : '') => sub {
-				is $r->{status}, 206, '206' or return diag $r->describe;
+				is $r->{status}, 206, 'status 206' or return diag $r->describe;
 				is $r->header('content-range'), "bytes $from-$to/$LEN", "Content-Range bytes $from-$to/$LEN";
 				ok !defined $r->header('content-encoding'), 'no Content-Encoding: original bytes';
 				ok $r->{content} eq substr($T, $from, $to - $from + 1), 'byte-exact';

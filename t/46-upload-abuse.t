@@ -137,7 +137,7 @@ is $s->psql("SELECT count(*) FROM files WHERE user_id = '$alice->{user}{id}' AND
 my $n0 = live_count($alice);
 $r = $alice->upload(files => [ [ 'before-huge.txt', "ok\n" ], { name => 'huge.txt', data => "h\n", headers => [ 'X-Padding: ' . ('p' x 9000) ] } ]);
 subtest 'a part whose headers exceed 8 KiB -> 400 entry, the part before it kept' => sub {
-	is $r->{status}, 201, '201' or diag $r->describe;
+	is $r->{status}, 201, 'status 201' or diag $r->describe;
 	is_deeply [ map { $_->{name} } @{ $r->{json}{files} || [] } ], ['before-huge.txt'], 'the first file stored';
 	my @e = @{ errors_of($r) };
 	is scalar @e, 1, 'one error entry';
@@ -152,7 +152,7 @@ upload_ok($r, 1, [], 'part headers of about 7 KB -> 201');
 sub kept_before_bad_ok {
 	my ($r, $first, $name) = @_;
 	subtest $name => sub {
-		is $r->{status}, 201, '201' or diag $r->describe;
+		is $r->{status}, 201, 'status 201' or diag $r->describe;
 		is_deeply [ map { $_->{name} } @{ $r->{json}{files} || [] } ], [$first], "$first stored";
 		my @e = @{ errors_of($r) };
 		ok @e >= 1, 'error entries';
@@ -198,7 +198,7 @@ $r = $alice->upload(files => [
 	[ "line\r\nbreak.txt", "crlf\n" ],
 ]);
 subtest 'empty, non-UTF-8 and path-like names -> one 400 entry each, the fine file stored' => sub {
-	is $r->{status}, 201, '201' or diag $r->describe;
+	is $r->{status}, 201, 'status 201' or diag $r->describe;
 	is_deeply [ map { $_->{name} } @{ $r->{json}{files} || [] } ], ['fine.txt'], 'only fine.txt stored';
 	my @e = @{ errors_of($r) };
 	is scalar @e, 8, 'eight error entries' or diag $r->describe;
