@@ -165,8 +165,9 @@ static int cmd_gc(db_t *db, const config_t *cfg, const char *grace_arg)
 	if (rc < 0)
 		return db_fail(db, rc);
 	printf("gc: removed %lld unreferenced blobs, %lld raw copies of compressed blobs, "
-	       "%lld orphaned files, %lld temp files; %lld bytes freed\n", st.blobs_removed,
-	       st.raw_removed, st.orphans_removed, st.temps_removed, st.bytes_freed);
+	       "%lld orphaned files, %lld temp files; %lld bytes freed; %lld rows repaired\n",
+	       st.blobs_removed, st.raw_removed, st.orphans_removed, st.temps_removed,
+	       st.bytes_freed, st.repaired);
 	return 0;
 }
 

@@ -23,10 +23,21 @@
 #define STORE_MIN_SAVING 0.10   /* compress only when it saves at least this */
 #define STORE_GZIP_LEVEL 6
 
+/* Claimed by marking them checked at once, so several compressors (jobs
+ * processes on several hosts, coffer-admin compress) share the work instead
+ * of all doing the same blobs; one that fails for a passing reason gives its
+ * blob back (st_compress_unclaim). */
 DB_STMT(st_compress_candidates,
-	"SELECT encode(sha256, 'hex'), size, mime_type FROM blobs "
-	"WHERE NOT compress_checked AND compression = 'none' AND ref_count > 0 "
-	"ORDER BY created_at LIMIT $1");
+	"UPDATE blobs b SET compress_checked = true FROM ("
+	"  SELECT sha256 FROM blobs "
+	"  WHERE NOT compress_checked AND compression = 'none' AND ref_count > 0 "
+	"  ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED) c "
+	"WHERE b.sha256 = c.sha256 "
+	"RETURNING encode(b.sha256, 'hex'), b.size, b.mime_type");
+
+DB_STMT(st_compress_unclaim,
+	"UPDATE blobs SET compress_checked = false "
+	"WHERE sha256 = decode($1, 'hex') AND compression = 'none'");
 
 DB_STMT(st_compress_skip,
 	"UPDATE blobs SET compress_checked = true WHERE sha256 = decode($1, 'hex')");
@@ -59,7 +70,7 @@ DB_STMT(st_gc_lock, "SELECT pg_advisory_xact_lock(blob_lock_key(decode($1, 'hex'
  * backups taken at different moments, a crash between two steps) */
 DB_STMT(st_blob_back_to_raw,
 	"UPDATE blobs SET compression = 'none', stored_size = size, compressed_at = NULL, "
-	"       raw_removed = false "
+	"       raw_removed = false, compress_checked = false "
 	"WHERE sha256 = decode($1, 'hex') AND compression = 'gzip'");
 
 DB_STMT(st_blob_now_gzip,
@@ -73,6 +84,14 @@ static int skip(db_t *db, arena_t *a, const char *hex, store_stats_t *st)
 
 	st->not_compressible++;
 	return db_query(db, a, &st_compress_skip, 1, p, NULL);
+}
+
+/* Give a claimed blob back for a later pass. 0, or a db error. */
+static int unclaim(db_t *db, arena_t *a, const char *hex)
+{
+	const char *p[1] = { hex };
+
+	return db_query(db, a, &st_compress_unclaim, 1, p, NULL);
 }
 
 static ssize_t read_full(int fd, void *buf, size_t n)
@@ -156,7 +175,7 @@ static int compress_one(db_t *db, arena_t *a, const config_t *cfg, const char *h
 	if (blob_tmp_open(&t, cfg->blob_dir, "gz-") < 0) {
 		log_error("compress: temp file: %s", strerror(errno));
 		close(fd);
-		return 0;   /* try again next pass */
+		return unclaim(db, a, hex);   /* try again next pass */
 	}
 	gzsize = compress_gzip_fd(fd, t.fd, STORE_GZIP_LEVEL);
 	close(fd);
@@ -171,7 +190,7 @@ static int compress_one(db_t *db, arena_t *a, const config_t *cfg, const char *h
 	}
 	if (blob_place(&t, cfg->blob_dir, hex, true, gzsize) < 0) {
 		log_error("compress: placing %s.gz: %s", hex, strerror(errno));
-		return 0;
+		return unclaim(db, a, hex);
 	}
 	snprintf(stored, sizeof(stored), "%lld", gzsize);
 	p[0] = hex;
@@ -204,6 +223,7 @@ int store_compress_pass(db_t *db, arena_t *a, const config_t *cfg, int limit,
 	char lim[16];
 	const char *p[1] = { lim };
 	PGresult *res;
+	long long before;
 	int rc, n;
 
 	snprintf(lim, sizeof(lim), "%d", limit);
@@ -211,13 +231,20 @@ int store_compress_pass(db_t *db, arena_t *a, const config_t *cfg, int limit,
 	if (rc != DB_OK)
 		return rc;
 	n = PQntuples(res);
+	before = st->compressed + st->not_compressible;
 	for (int i = 0; i < n; i++) {
 		rc = compress_one(db, a, cfg, PQgetvalue(res, i, 0), atoll(PQgetvalue(res, i, 1)),
 				  PQgetvalue(res, i, 2), st);
-		if (rc < 0)
+		if (rc < 0) {
+			/* hand back what this pass claimed but did not reach */
+			for (int j = i; j < n; j++)
+				unclaim(db, a, PQgetvalue(res, j, 0));
 			return rc;
+		}
 	}
-	return n;
+	/* blobs settled, so a pass that only gave blobs back (no temp space)
+	 * ends the caller's loop instead of spinning */
+	return (int)(st->compressed + st->not_compressible - before);
 }
 
 int store_remove_raw(db_t *db, arena_t *a, const config_t *cfg, int grace, store_stats_t *st)
@@ -241,6 +268,7 @@ int store_remove_raw(db_t *db, arena_t *a, const config_t *cfg, int grace, store
 			log_error("blob %s: recorded as gzip but its .gz is missing; back to raw", h[0]);
 			if ((rc = db_query(db, a, &st_blob_back_to_raw, 1, h, NULL)) != DB_OK)
 				return rc;
+			st->repaired++;
 			continue;
 		}
 		if (blob_path(cfg->blob_dir, h[0], false, path, sizeof(path)) == 0 &&

@@ -31,8 +31,9 @@ typedef struct store_stats {
 	long long bytes_freed;
 } store_stats_t;
 
-/* Look at up to limit blobs not yet considered for compression. Returns how
- * many were handled (0: nothing to do), or a db error (< 0). */
+/* Claim up to limit blobs not yet considered for compression and settle
+ * them (compressed, or left raw for good). Returns how many were settled
+ * (0: nothing to do, or only passing failures), or a db error (< 0). */
 int store_compress_pass(db_t *db, arena_t *a, const config_t *cfg, int limit,
 			store_stats_t *st);
 /* Remove raw copies of blobs compressed more than grace seconds ago. */

@@ -100,7 +100,9 @@ sub text_of {
 	unlink $s->blob_path($hex, 1) or die "unlink: $!";
 	my $r = $s->gc('--grace', 0);
 	is $r->{exit}, 0, 'gc with the .gz missing';
+	like $r->{out}, qr/\b1 rows repaired/, '... reports one repaired row';
 	is blob_state($hex), 'none/f', 'gc records the blob as raw again instead of losing it';
+	ok wait_until(sub { blob_state($hex) =~ /^gzip/ }, 30), '... and it is compressed again later';
 	ok -f $s->blob_path($hex), '... the raw copy is kept';
 	dl_ok($f, $data, 'lost .gz');
 }
@@ -114,6 +116,7 @@ sub text_of {
 	$s->psql("UPDATE blobs SET compression = 'none', stored_size = size, compressed_at = NULL, raw_removed = false WHERE sha256 = decode('$hex', 'hex')");
 	my $r = $s->gc('--grace', 0);
 	is $r->{exit}, 0, 'gc with only the .gz on disk and the row saying raw';
+	like $r->{out}, qr/\b1 rows repaired/, '... reports one repaired row';
 	is blob_state($hex), 'gzip/t', 'gc records the .gz instead of deleting the last copy';
 	ok -f $s->blob_path($hex, 1), '... the .gz is kept';
 	dl_ok($f, $data, 'row restored from before compression');

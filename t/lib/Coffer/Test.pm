@@ -323,7 +323,6 @@ sub workers_with_tmp_open {
 	return @pids;
 }
 
-# coffer-admin gc @args (e.g. '--grace', 0). Returns {exit, out, err}.
 # Workers write download counts and download log entries in batches, at
 # most a second after the download (fcgi/files.c, DOWNLOADS_DELAY_MS): wait
 # that long before looking at them.
@@ -331,6 +330,7 @@ sub settle_downloads {
 	Time::HiRes::sleep(1.3);
 }
 
+# coffer-admin gc @args (e.g. '--grace', 0). Returns {exit, out, err}.
 sub gc {
 	my ($self, @args) = @_;
 	return $self->admin('gc', @args);
