@@ -289,23 +289,19 @@ static json_object *token_json(const account_token_t *t)
 	return o;
 }
 
-/* ?limit= (1..1000, default 100). Returns -1 after answering 400. */
 void h_tokens_list(req_t *r)
 {
 	const char *after[2] = { NULL, NULL };
 	account_token_t *t;
 	json_object *o, *items;
-	char *c;
-	size_t cl;
 	int limit = req_page_limit(r), n, rc;
 
 	if (limit < 0)
 		return;
-	rc = req_query(r, "cursor", &c, &cl);
+	rc = req_cursor(r, after, 2);
 	if (rc < 0)
 		return;
-	if (rc == 1 && (cursor_decode(r->arena, c, cl, after, 2) < 0 ||
-			!text_uuid_valid(after[1], strlen(after[1])))) {
+	if (rc == 1 && !text_uuid_valid(after[1], strlen(after[1]))) {
 		resp_problem(r, 400, "invalid_request", "The cursor is invalid.");
 		return;
 	}

@@ -209,14 +209,6 @@ static void log_file_event(req_t *r, const char *action, const char *id, const c
 	activity_log(r->db, r->arena, &ev);
 }
 
-static json_object *parse_json_text(arena_t *a, const char *s)
-{
-	json_object *o = json_tokener_parse(s);
-
-	(void)a;
-	return o;
-}
-
 static int store_problem(files_stored_t *out, int status, const char *code, const char *detail)
 {
 	out->file = NULL;
@@ -305,7 +297,7 @@ again:
 	if ((rc = db_commit(r->db)) != DB_OK)
 		return db_problem(r, out, rc);
 	out->problem = NULL;
-	out->file = parse_json_text(r->arena, PQgetvalue(res, 0, 0));
+	out->file = json_tokener_parse(PQgetvalue(res, 0, 0));
 	if (out->file == NULL)
 		return store_problem(out, 500, "internal_error", "The file could not be read back.");
 	return 201;
@@ -315,7 +307,7 @@ again:
 
 static void answer_json_text(req_t *r, int status, const char *text)
 {
-	json_object *o = parse_json_text(r->arena, text);
+	json_object *o = json_tokener_parse(text);
 
 	if (o == NULL) {
 		resp_problem(r, 500, "internal_error", "An unexpected error occurred.");
@@ -731,22 +723,20 @@ static bool file_live(req_t *r)
 void h_file_versions(req_t *r)
 {
 	const char *after = NULL, *p[3];
-	char lim[16], *c;
+	char lim[16];
 	json_object *o, *items;
 	PGresult *res;
-	size_t cl;
 	int limit = req_page_limit(r), rc, n;
 
 	if (limit < 0)
 		return;
-	rc = req_query(r, "cursor", &c, &cl);
+	rc = req_cursor(r, &after, 1);
 	if (rc < 0)
 		return;
 	if (rc == 1) {
 		long long vn;
 
-		if (cursor_decode(r->arena, c, cl, &after, 1) < 0 ||
-		    text_parse_uint(after, strlen(after), 999999999, &vn) < 0 || vn < 1) {
+		if (text_parse_uint(after, strlen(after), 999999999, &vn) < 0 || vn < 1) {
 			resp_problem(r, 400, "invalid_request", "The cursor is invalid.");
 			return;
 		}

@@ -12,6 +12,7 @@
 #include "arena.h"
 #include "db.h"
 #include "log.h"
+#include "signals.h"
 #include "store.h"
 
 #define JOBS_BATCH 8
@@ -53,8 +54,7 @@ static void wait_for_work(db_t *db, const config_t *cfg, const sigset_t *during_
 
 int jobs_run(const config_t *cfg)
 {
-	struct sigaction sa;
-	sigset_t block, during_wait;
+	sigset_t during_wait;
 	arena_t *a = arena_new();
 	unsigned listening = 0;
 	char conninfo[sizeof(cfg->db) + 40];
@@ -62,21 +62,8 @@ int jobs_run(const config_t *cfg)
 
 	prctl(PR_SET_NAME, "coffer-jobs", 0, 0, 0);
 	log_set_name("coffer-jobs");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	/* stop signals arrive only while waiting, never in the middle of a blob */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &during_wait);
-	sigdelset(&during_wait, SIGTERM);
-	sigdelset(&during_wait, SIGINT);
+	signals_stop_when_waiting(on_stop, &during_wait);
 	/* its own application_name, so pg_stat_activity tells it from the workers
 	 * (a later keyword wins in a libpq conninfo string) */
 	if (strncmp(cfg->db, "postgres", 8) == 0)   /* a URI: leave it as it is */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "http.h"
 #include "jsonv.h"
 #include "log.h"
@@ -325,4 +326,19 @@ int req_page_limit(req_t *r)
 		return -1;
 	}
 	return (int)l;
+}
+
+int req_cursor(req_t *r, const char **parts, int n)
+{
+	char *c;
+	size_t cl;
+	int rc = req_query(r, "cursor", &c, &cl);
+
+	if (rc != 1)
+		return rc;
+	if (cursor_decode(r->arena, c, cl, parts, n) < 0) {
+		resp_problem(r, 400, "invalid_request", "The cursor is invalid.");
+		return -1;
+	}
+	return 1;
 }

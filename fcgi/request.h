@@ -65,6 +65,10 @@ int req_query(req_t *r, const char *key, char **v, size_t *vlen);
 /* ?limit= of a list (default 100, 1-1000); on a bad value answers 400 and
  * returns -1. */
 int req_page_limit(req_t *r);
+/* ?cursor= of a list, decoded into exactly n parts (lib/cursor): 1 found,
+ * 0 absent; on a malformed cursor answers 400 and returns -1. The caller
+ * still validates what each part holds. */
+int req_cursor(req_t *r, const char **parts, int n);
 /* Read and parse a JSON object body. On any problem (wrong type, too large,
  * malformed, invalid UTF-8, not an object) answers 4xx and returns NULL.
  * The object is released with the arena. */

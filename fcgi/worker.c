@@ -10,6 +10,7 @@
 #include "dispatch.h"
 #include "files.h"
 #include "log.h"
+#include "signals.h"
 
 static volatile sig_atomic_t worker_stop;
 
@@ -22,28 +23,14 @@ static void on_stop(int sig)
 int worker_run(const config_t *cfg, int fd, long long max_requests)
 {
 	FCGX_Request fr;
-	struct sigaction sa;
-	sigset_t block, during_poll;
+	sigset_t during_poll;
 	req_t r;
 	db_t db;
 	long long served = 0;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	/* Stop signals are only delivered while waiting for a connection, so a
 	 * request in flight always completes before the worker exits. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &during_poll);
-	sigdelset(&during_poll, SIGTERM);
-	sigdelset(&during_poll, SIGINT);
+	signals_stop_when_waiting(on_stop, &during_poll);
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, fd, 0) != 0) {
 		log_error("worker: FastCGI initialisation failed");
