@@ -128,6 +128,28 @@ TAP_FN bool tap_is_str(const char *got, const char *want, const char *fmt, ...)
 	return r;
 }
 
+/* p[0..n) made printable for a test name (TAP names stay on one line):
+ * bytes outside printable ASCII, and the backslash, as \xNN; long ones cut with
+ * "...". The result lives until the next call. */
+TAP_FN const char *tap_show(const char *p, size_t n)
+{
+	static char s[256];
+	size_t o = 0;
+
+	for (size_t k = 0; k < n && o + 5 < sizeof(s); k++) {
+		unsigned char c = (unsigned char)p[k];
+
+		if (c >= 0x20 && c < 0x7F && c != '\\')
+			s[o++] = (char)c;
+		else
+			o += (size_t)snprintf(s + o, sizeof(s) - o, "\\x%02x", c);
+	}
+	if (o + 5 >= sizeof(s))
+		memcpy(s + o - 3, "...", 3);
+	s[o] = '\0';
+	return s;
+}
+
 /* Print the plan and return the process exit status. */
 TAP_FN int done_testing(void)
 {

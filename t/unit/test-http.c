@@ -333,24 +333,6 @@ static void test_content_length(void)
 	cl(L("1\0"), -1);
 }
 
-/* p made printable for a test name (TAP names must stay on one line). */
-static const char *show(const char *p, size_t n)
-{
-	static char s[256];
-	size_t o = 0;
-
-	for (size_t k = 0; k < n && o + 5 < sizeof(s); k++) {
-		unsigned char c = (unsigned char)p[k];
-
-		if (c >= 0x20 && c < 0x7F && c != '\\')
-			s[o++] = (char)c;
-		else
-			o += (size_t)snprintf(s + o, sizeof(s) - o, "\\x%02x", c);
-	}
-	s[o] = '\0';
-	return s;
-}
-
 static void date_fmt(time_t t, const char *want)
 {
 	char out[30];
@@ -377,7 +359,7 @@ static void dp(const char *p, size_t n, long long want)
 	time_t t;
 	int rc = date_parse(p, n, &t);
 
-	ok(rc == 0 && (long long)t == want, "date_parse(\"%s\") = %lld", show(p, n), want);
+	ok(rc == 0 && (long long)t == want, "date_parse(\"%s\") = %lld", tap_show(p, n), want);
 	if (rc != 0 || (long long)t != want)
 		diag("  rc %d, t %lld", rc, (long long)t);
 }
@@ -386,7 +368,7 @@ static void dp_bad(const char *p, size_t n, const char *why)
 {
 	time_t t;
 
-	is_int(date_parse(p, n, &t), -1, "date_parse rejects \"%s\" (%s)", show(p, n), why);
+	is_int(date_parse(p, n, &t), -1, "date_parse rejects \"%s\" (%s)", tap_show(p, n), why);
 }
 
 /* The Unix time of a civil date through the C library (UTC), for checks. */
@@ -611,7 +593,7 @@ static void em(const char *p, size_t n, const char *etag, bool want)
 {
 	char *in = dup_exact(p, n);
 
-	ok(http_etag_match(in, n, etag) == want, "etag_match([%s], %s) is %s", show(p, n), etag,
+	ok(http_etag_match(in, n, etag) == want, "etag_match([%s], %s) is %s", tap_show(p, n), etag,
 	   want ? "true" : "false");
 	free(in);
 }
@@ -620,7 +602,7 @@ static void es(const char *p, size_t n, const char *etag, bool want)
 {
 	char *in = dup_exact(p, n);
 
-	ok(http_etag_strong_eq(in, n, etag) == want, "etag_strong_eq([%s], %s) is %s", show(p, n),
+	ok(http_etag_strong_eq(in, n, etag) == want, "etag_strong_eq([%s], %s) is %s", tap_show(p, n),
 	   etag, want ? "true" : "false");
 	free(in);
 }
@@ -708,7 +690,7 @@ static void ag(const char *p, size_t n, bool want)
 {
 	char *in = dup_exact(p, n);
 
-	ok(http_accepts_gzip(in, n) == want, "accepts_gzip(\"%s\") is %s", show(p, n),
+	ok(http_accepts_gzip(in, n) == want, "accepts_gzip(\"%s\") is %s", tap_show(p, n),
 	   want ? "true" : "false");
 	free(in);
 }
@@ -790,7 +772,7 @@ static void cd(arena_t *a, const char *disp, const char *name, size_t n, const c
 	char *in = dup_exact(name, n);
 
 	is_str(http_content_disposition(a, disp, in, n), want, "content_disposition(%s, \"%s\")",
-	       disp ? disp : "NULL", show(name, n));
+	       disp ? disp : "NULL", tap_show(name, n));
 	free(in);
 }
 

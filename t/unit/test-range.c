@@ -17,26 +17,6 @@
 
 #define L(s) (s), (sizeof(s) - 1)
 
-/* h made printable for a test name (TAP names must stay on one line). */
-static const char *show(const char *h, size_t n)
-{
-	static char s[256];
-	size_t o = 0;
-
-	for (size_t k = 0; k < n && o + 5 < sizeof(s); k++) {
-		unsigned char c = (unsigned char)h[k];
-
-		if (c >= 0x20 && c < 0x7F && c != '\\')
-			s[o++] = (char)c;
-		else
-			o += (size_t)snprintf(s + o, sizeof(s) - o, "\\x%02x", c);
-	}
-	if (o + 5 >= sizeof(s))
-		memcpy(s + o - 3, "...", 3);
-	s[o] = '\0';
-	return s;
-}
-
 /* Parse h for size with max entries; check the result and, when positive,
  * the ranges against want[0..rc). */
 static void rp_max(const char *h, size_t n, long long size, size_t max, int rc,
@@ -49,7 +29,7 @@ static void rp_max(const char *h, size_t n, long long size, size_t max, int rc,
 
 	for (int k = 0; same && k < rc; k++)
 		same = out[k].start == want[k].start && out[k].end == want[k].end;
-	if (!ok(same, "range \"%s\" size %lld max %zu -> %d", show(h, n), size, max, rc)) {
+	if (!ok(same, "range \"%s\" size %lld max %zu -> %d", tap_show(h, n), size, max, rc)) {
 		diag("  got %d", got);
 		for (int k = 0; k < got; k++)
 			diag("  got %lld-%lld", out[k].start, out[k].end);
