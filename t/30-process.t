@@ -406,7 +406,8 @@ sub replaced {
 	# our application_name) and is reading the body.
 	my $app = "coffer-t30-$$";
 	my $t = start_master(workers => 2, max_requests => 0, db => $s->conninfo . " application_name=$app");
-	ok -s $t->{pid_file}, 'pid file written';
+	# the master writes it just after it starts listening, so it may lag the socket
+	ok wait_until(10, sub { -s $t->{pid_file} }), 'pid file written';
 	is read_file($t->{pid_file}) =~ s/\s+//gr, $t->{pid}, '... with the master pid';
 	my @kids = wait_until(10, sub { my @c = children($t->{pid}); @c == 2 ? [@c] : 0 }) ? children($t->{pid}) : ();
 	is scalar @kids, 2, 'second private master runs 2 workers';
