@@ -682,18 +682,13 @@ static void download(req_t *r, const char *version)
 
 void h_file_download(req_t *r)
 {
-	char *v;
-	size_t n;
 	long long ver;
-	int rc = req_query(r, "version", &v, &n);
+	int rc = req_query_uint(r, "version", 1, 999999999, "version must be a positive integer.",
+				&ver);
 
 	if (rc < 0)
 		return;
-	if (rc == 1 && (text_parse_uint(v, n, 999999999, &ver) < 0 || ver < 1)) {
-		resp_problem(r, 400, "invalid_request", "version must be a positive integer.");
-		return;
-	}
-	download(r, rc == 1 ? v : NULL);
+	download(r, rc == 1 ? arena_printf(r->arena, "%lld", ver) : NULL);
 }
 
 void h_file_version_download(req_t *r)

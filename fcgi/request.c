@@ -310,22 +310,29 @@ void resp_send(req_t *r)
 	buf_free(&head);
 }
 
-int req_page_limit(req_t *r)
+int req_query_uint(req_t *r, const char *key, long long min, long long max,
+		   const char *detail, long long *out)
 {
 	char *v;
 	size_t n;
-	long long l;
-	int rc = req_query(r, "limit", &v, &n);
+	int rc = req_query(r, key, &v, &n);
 
-	if (rc < 0)
-		return -1;
-	if (rc == 0)
-		return REQ_LIST_DEFAULT;
-	if (text_parse_uint(v, n, REQ_LIST_MAX, &l) < 0 || l < 1) {
-		resp_problem(r, 400, "invalid_request", "limit must be an integer from 1 to 1000.");
+	if (rc != 1)
+		return rc;
+	if (text_parse_uint(v, n, max, out) < 0 || *out < min) {
+		resp_problem(r, 400, "invalid_request", detail);
 		return -1;
 	}
-	return (int)l;
+	return 1;
+}
+
+int req_page_limit(req_t *r)
+{
+	long long l = REQ_LIST_DEFAULT;
+	int rc = req_query_uint(r, "limit", 1, REQ_LIST_MAX,
+				"limit must be an integer from 1 to 1000.", &l);
+
+	return rc < 0 ? -1 : (int)l;
 }
 
 int req_cursor(req_t *r, const char **parts, int n)

@@ -65,6 +65,10 @@ int req_query(req_t *r, const char *key, char **v, size_t *vlen);
 /* ?limit= of a list (default 100, 1-1000); on a bad value answers 400 and
  * returns -1. */
 int req_page_limit(req_t *r);
+/* An integer query parameter in [min, max]: 1 found (*out), 0 absent (*out
+ * untouched); anything else answers 400 with detail and returns -1. */
+int req_query_uint(req_t *r, const char *key, long long min, long long max,
+		   const char *detail, long long *out);
 /* ?cursor= of a list, decoded into exactly n parts (lib/cursor): 1 found,
  * 0 absent; on a malformed cursor answers 400 and returns -1. The caller
  * still validates what each part holds. */
