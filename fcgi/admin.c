@@ -28,7 +28,8 @@ static void usage(FILE *f)
 		"                                password from $COFFER_ADMIN_PASSWORD or stdin\n"
 		"  set-quota USERNAME SIZE       set a user's quota (bytes, or 500M, 10G, 1T)\n"
 		"  maintenance                   prune expired sessions, old login throttles and\n"
-		"                                long-dead API tokens (run it periodically)\n"
+		"                                long-dead API tokens, purge trash older than\n"
+		"                                trash_retention_days, then gc (run it hourly)\n"
 		"  gc [--grace SECONDS]          remove unreferenced blobs, files on the volume no row\n"
 		"                                accounts for and temp files of crashed uploads older\n"
 		"                                than the grace period (default 3600); safe while\n"
@@ -134,19 +135,6 @@ out:
 	return ret;
 }
 
-static int cmd_maintenance(db_t *db, const config_t *cfg)
-{
-	arena_t *a = arena_new();
-	long long removed = 0;
-	int rc = account_prune(db, a, cfg->login_window, &removed);
-
-	arena_free(a);
-	if (rc != DB_OK)
-		return db_fail(db, rc);
-	printf("maintenance: removed %lld expired sessions, throttles and tokens\n", removed);
-	return 0;
-}
-
 static int cmd_gc(db_t *db, const config_t *cfg, const char *grace_arg)
 {
 	arena_t *a = arena_new();
@@ -169,6 +157,41 @@ static int cmd_gc(db_t *db, const config_t *cfg, const char *grace_arg)
 	       st.blobs_removed, st.raw_removed, st.orphans_removed, st.temps_removed,
 	       st.bytes_freed, st.repaired);
 	return 0;
+}
+
+DB_STMT(st_trash_expire, "SELECT trash_purge_expired($1, $2)");
+
+/* Expired sessions and tokens, trash past trash_retention_days (in batches,
+ * each its own transaction), then gc with the default grace. */
+static int cmd_maintenance(db_t *db, const config_t *cfg)
+{
+	arena_t *a = arena_new();
+	long long removed = 0, purged = 0;
+	char days[16];
+	const char *p[2] = { days, "500" };
+	PGresult *res;
+	int rc = account_prune(db, a, cfg->login_window, &removed), n;
+
+	snprintf(days, sizeof(days), "%d", cfg->trash_retention_days);
+	while (rc == DB_OK && cfg->trash_retention_days > 0 &&
+	       (rc = db_query(db, a, &st_trash_expire, 2, p, &res)) == DB_OK) {
+		n = atoi(PQgetvalue(res, 0, 0));
+		purged += n;
+		arena_clear(a);
+		if (n < 500)
+			break;
+	}
+	arena_free(a);
+	if (rc != DB_OK)
+		return db_fail(db, rc);
+	printf("maintenance: removed %lld expired sessions, throttles and tokens\n", removed);
+	if (cfg->trash_retention_days > 0)
+		printf("maintenance: purged %lld trash items deleted more than %d days ago\n", purged,
+		       cfg->trash_retention_days);
+	else
+		printf("maintenance: trash_retention_days is 0: the trash is kept\n");
+	fflush(stdout);
+	return cmd_gc(db, cfg, NULL);
 }
 
 static int cmd_compress(db_t *db, const config_t *cfg)

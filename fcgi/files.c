@@ -26,6 +26,7 @@
 #include "range.h"
 #include "tags.h"
 #include "text.h"
+#include "tree.h"
 
 DB_STMT(st_folder_owned,
 	"SELECT 1 FROM folders WHERE id = $1 AND user_id = $2 AND NOT is_deleted");
@@ -54,12 +55,6 @@ DB_STMT(st_file_update,
 	"       updated_at = now() "
 	"WHERE f.id = $1 AND f.user_id = $2 AND NOT f.is_deleted "
 	"RETURNING f.name, file_json(f)");
-
-DB_STMT(st_file_trash,
-	"UPDATE files SET is_deleted = true, deleted_at = now() "
-	"WHERE id = $1 AND user_id = $2 AND NOT is_deleted RETURNING name");
-
-DB_STMT(st_file_unshare, "DELETE FROM shares WHERE file_id = $1");
 
 DB_STMT(st_download_lookup,
 	"SELECT f.name, encode(v.sha256, 'hex'), v.size, v.mime_type, "
@@ -390,7 +385,8 @@ void h_file_update(req_t *r)
 		resp_db_error(r, rc);
 		return;
 	}
-	rc = db_query(r->db, r->arena, &st_file_update, 5, p, &res);
+	if ((rc = tree_lock(r)) == DB_OK)
+		rc = db_query(r->db, r->arena, &st_file_update, 5, p, &res);
 	if (rc == DB_EUNIQUE) {
 		db_rollback(r->db);
 		resp_problem(r, 409, "name_conflict",
@@ -417,32 +413,7 @@ void h_file_update(req_t *r)
 
 void h_file_delete(req_t *r)
 {
-	const char *p[2] = { r->params[0], r->user.id };
-	PGresult *res;
-	int rc;
-
-	if ((rc = db_begin(r->db)) != DB_OK) {
-		resp_db_error(r, rc);
-		return;
-	}
-	rc = db_query(r->db, r->arena, &st_file_trash, 2, p, &res);
-	if (rc == DB_OK && PQntuples(res) != 1) {
-		db_rollback(r->db);
-		not_found(r);
-		return;
-	}
-	if (rc == DB_OK)
-		rc = db_query(r->db, r->arena, &st_file_unshare, 1, p, NULL);
-	if (rc == DB_OK) {
-		log_file_event(r, "delete", r->params[0], PQgetvalue(res, 0, 0), NULL);
-		rc = db_commit(r->db);
-	}
-	if (rc != DB_OK) {
-		db_rollback(r->db);
-		resp_db_error(r, rc);
-		return;
-	}
-	resp_empty(r, 204);
+	tree_delete_one(r, r->params[0], "file");
 }
 
 /* ---- downloads ---- */

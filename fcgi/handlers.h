@@ -30,6 +30,24 @@ void h_file_versions(req_t *r);
 void h_file_version_download(req_t *r);
 void h_file_version_restore(req_t *r);
 
+/* folders.c */
+void h_files_list(req_t *r);
+void h_folder_create(req_t *r);
+void h_folder_get(req_t *r);
+void h_folder_update(req_t *r);
+void h_folder_delete(req_t *r);
+
+/* tree.c */
+void h_files_move(req_t *r);
+void h_files_copy(req_t *r);
+void h_files_delete_many(req_t *r);
+void h_trash_list(req_t *r);
+void h_trash_empty(req_t *r);
+void h_trash_restore(req_t *r);
+void h_trash_purge(req_t *r);
+void h_jobs_list(req_t *r);
+void h_job_get(req_t *r);
+
 /* Resolve the principal from the Authorization header or the session
  * cookie. Returns 1 authenticated, 0 not (no response sent), -1 when a
  * response (503) was sent. */

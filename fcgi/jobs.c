@@ -1,4 +1,4 @@
-/* jobs: background compression; see jobs.h. */
+/* jobs: tree jobs (migration 004) and background compression; see jobs.h. */
 #include "jobs.h"
 
 #include <errno.h>
@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 
@@ -16,6 +17,13 @@
 #include "store.h"
 
 #define JOBS_BATCH 8
+/* items of a tree job applied per transaction: progress is committed with
+ * them, so a runner killed mid-job loses at most one batch of work, which
+ * the next runner redoes (it was rolled back, never half applied) */
+#define TREE_BATCH 50
+
+DB_STMT(st_job_claim, "SELECT job_claim()");
+DB_STMT(st_job_step, "SELECT job_step($1, $2)");
 
 static volatile sig_atomic_t jobs_stop;
 
@@ -52,6 +60,59 @@ static void wait_for_work(db_t *db, const config_t *cfg, const sigset_t *during_
 	}
 }
 
+/* Run one step of a job in its own transaction: items applied, 0 when the
+ * job is finished (or no longer ours), -1 on a database error. */
+static int tree_job_step(db_t *db, arena_t *a, const char *id)
+{
+	char batch[16];
+	const char *p[2] = { id, batch };
+	PGresult *res;
+	int rc, n;
+
+	snprintf(batch, sizeof(batch), "%d", TREE_BATCH);
+	for (int attempt = 1;; attempt++) {
+		if ((rc = db_begin(db)) == DB_OK &&
+		    (rc = db_query(db, a, &st_job_step, 2, p, &res)) == DB_OK) {
+			n = atoi(PQgetvalue(res, 0, 0));
+			if ((rc = db_commit(db)) == DB_OK)
+				return n;
+		}
+		db_rollback(db);
+		if (rc != DB_ERETRY || attempt >= 5)
+			break;
+	}
+	log_error("jobs: job %s: %s: %s", id, db_strerror(rc), db->message);
+	return -1;
+}
+
+/* Take and run queued tree jobs (and those whose runner died) until none is
+ * left or a stop signal waits. */
+static void tree_jobs_pass(db_t *db, arena_t *a)
+{
+	while (!stop_pending()) {
+		PGresult *res;
+		char *id;
+		int n, total = 0;
+
+		if (db_query(db, a, &st_job_claim, 0, NULL, &res) != DB_OK || PQgetisnull(res, 0, 0))
+			return;
+		id = arena_strdup(a, PQgetvalue(res, 0, 0));
+		log_info("jobs: running job %s", id);
+		while ((n = tree_job_step(db, a, id)) > 0) {
+			total += n;
+			if (stop_pending()) {
+				log_info("jobs: stopping; job %s goes on in the next runner", id);
+				return;
+			}
+		}
+		if (n == 0)
+			log_info("jobs: job %s finished (%d items)", id, total);
+		arena_clear(a);
+		if (n < 0)
+			return;
+	}
+}
+
 int jobs_run(const config_t *cfg)
 {
 	sigset_t during_wait;
@@ -81,6 +142,8 @@ int jobs_run(const config_t *cfg)
 			/* LISTEN again on every new connection */
 			if (listening != db.gen && db_exec(&db, "LISTEN coffer_jobs") == DB_OK)
 				listening = db.gen;
+			tree_jobs_pass(&db, a);
+			arena_clear(a);
 			if (cfg->compress != 0)
 				while ((rc = store_compress_pass(&db, a, cfg, JOBS_BATCH, &st)) > 0) {
 					arena_clear(a);

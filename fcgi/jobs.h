@@ -1,8 +1,10 @@
 /*
  * jobs: the background process the master keeps next to its workers. It
- * compresses new blobs (off the upload path) and removes raw copies of
+ * runs the tree jobs of large move/copy/delete requests (migration 004:
+ * claimed with FOR UPDATE SKIP LOCKED, applied in batches, each committed
+ * with its progress), compresses new blobs (off the upload path) and removes raw copies of
  * compressed blobs once raw_grace has passed. It wakes on NOTIFY
- * coffer_jobs (sent when an upload adds a blob) or every jobs_interval
+ * coffer_jobs (sent when an upload adds a blob or a job is queued) or every jobs_interval
  * seconds, and stops on SIGTERM between two blobs.
  */
 #ifndef COFFER_JOBS_H

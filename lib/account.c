@@ -30,8 +30,8 @@ DB_STMT(st_account_create,
 	"WITH u AS (INSERT INTO users (username, email, password_hash, storage_quota, "
 	"                              is_admin, root_folder_id) "
 	"           VALUES ($1, $2, $3, $4, $5, gen_random_uuid()) RETURNING *), "
-	"f AS (INSERT INTO folders (id, user_id, parent_id, name, path) "
-	"      SELECT root_folder_id, id, NULL, '', '/' FROM u) "
+	"f AS (INSERT INTO folders (id, user_id, parent_id, name) "
+	"      SELECT root_folder_id, id, NULL, '' FROM u) "
 	"SELECT " USER_COLS " FROM u");
 
 int account_create(db_t *db, arena_t *a, const char *username, const char *email,

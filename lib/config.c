@@ -52,6 +52,8 @@ static const struct key keys[] = {
 	{ "jobs_interval", I(jobs_interval, 1, 86400) },
 	{ "compress", K_BOOL3, offsetof(config_t, compress), sizeof(int), 0, 0 },
 	{ "raw_grace", I(raw_grace, 0, 86400) },
+	{ "jobs_threshold", I(jobs_threshold, 1, 10000000) },
+	{ "trash_retention_days", I(trash_retention_days, 0, 36500) },
 };
 
 void config_defaults(config_t *c)
@@ -78,6 +80,8 @@ void config_defaults(config_t *c)
 	c->jobs_interval = 5;
 	c->compress = -1;
 	c->raw_grace = 60;
+	c->jobs_threshold = 1000;
+	c->trash_retention_days = 30;
 }
 
 static void set_int(void *dst, size_t size, long long v)

@@ -40,6 +40,8 @@ typedef struct config {
 	int jobs_interval;           /* seconds between background job passes */
 	int compress;                /* -1 auto (on), 0 off, 1 on */
 	int raw_grace;               /* seconds a compressed blob keeps its raw copy */
+	int jobs_threshold;          /* items above which a tree operation becomes a background job */
+	int trash_retention_days;    /* trash units older than this are purged by maintenance; 0 = never */
 } config_t;
 
 /* Fill c with defaults. */

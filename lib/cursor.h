@@ -11,8 +11,8 @@
 
 #include "arena.h"
 
-#define CURSOR_MAX_PARTS 4
-#define CURSOR_MAX_LEN   1024   /* encoded length accepted from clients */
+#define CURSOR_MAX_PARTS 6
+#define CURSOR_MAX_LEN   2048   /* encoded length accepted from clients */
 
 /* Encode n parts (none may contain '|'); returns an arena string. */
 char *cursor_encode(arena_t *a, const char *const *parts, int n);

@@ -64,6 +64,7 @@ our %SUITE_CONFIG = (
 	jobs_interval => 1,
 	raw_grace => 1,
 	compress => 'on',
+	jobs_threshold => 20,
 );
 # nginx/render keys of those stacks. COFFER_TEST_UPLOAD_BUFFERING=off runs
 # the suite with upload bodies streamed to the workers as they arrive
@@ -1114,7 +1115,9 @@ sub file_object_ok {
 	return Test::More::subtest($name // 'file object', sub {
 		Test::More::is(ref $f, 'HASH', 'an object') or return;
 		Test::More::is_deeply([ sort keys %$f ], [ sort qw(kind id name folder_id size mime_type sha256
-			description tags version download_count created_at updated_at sharing) ], 'exactly the fields of a file object');
+			description tags version download_count created_at updated_at sharing permissions) ], 'exactly the fields of a file object');
+		Test::More::is_deeply($f->{permissions}, { map { $_ => JSON::PP::true() } qw(view download edit delete share upload) },
+			"the owner's permissions") if ref $f->{permissions};
 		Test::More::is($f->{kind}, 'file', 'kind: file');
 		Test::More::like($f->{id} // '', $UUID_RE, 'id is a UUID');
 		Test::More::like($f->{folder_id} // '', $UUID_RE, 'folder_id is a UUID');

@@ -1,0 +1,634 @@
+/*
+ * folders: creating, showing, renaming and deleting folders, and the
+ * listing of a folder's contents (GET /api/files, GET /api/folders/:id).
+ *
+ * Listings are keyset-paged: folders first, then files, each in the order
+ * of one of the partial indexes of migration 004, so page 1,000 costs what
+ * page 1 does. The statement for each (sort, order, page shape) is put
+ * together from fixed fragments, never from request text; every value the
+ * client sends is a parameter.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "activity.h"
+#include "cursor.h"
+#include "files.h"
+#include "handlers.h"
+#include "log.h"
+#include "text.h"
+#include "tree.h"
+
+/* ---- listing ---- */
+
+enum { SORT_NAME, SORT_SIZE, SORT_CREATED, SORT_UPDATED, SORT_TYPE, NSORTS };
+enum { SHAPE_FIRST, SHAPE_IN_FOLDERS, SHAPE_IN_FILES, NSHAPES };
+
+static const char *const sort_names[NSORTS] = { "name", "size", "created_at", "updated_at", "type" };
+static const char *const categories[] = { "image", "video", "audio", "document", "archive",
+					  "text", "other" };
+
+#define LNAME "(lower(%1$s.name) COLLATE \"C\")"
+
+/* Sort keys per sort and kind: the leading key (NULL: the name is the only
+ * key besides id), its cursor text and the cast back from the cursor. */
+typedef struct sortkey {
+	const char *key;     /* SQL over alias %1$s */
+	const char *out;     /* its cursor text */
+	const char *cast;    /* cursor parameter back to the key's type; %d = param number */
+} sortkey_t;
+
+static const sortkey_t folder_keys[NSORTS] = {
+	{ NULL, NULL, NULL },
+	{ "%1$s.total_size", "%1$s.total_size::text", "$%d::bigint" },
+	{ "%1$s.created_at", "%1$s.created_at::text", "$%d::timestamptz" },
+	{ "%1$s.updated_at", "%1$s.updated_at::text", "$%d::timestamptz" },
+	{ NULL, NULL, NULL },
+};
+
+static const sortkey_t file_keys[NSORTS] = {
+	{ NULL, NULL, NULL },
+	{ "%1$s.size", "%1$s.size::text", "$%d::bigint" },
+	{ "%1$s.created_at", "%1$s.created_at::text", "$%d::timestamptz" },
+	{ "%1$s.updated_at", "%1$s.updated_at::text", "$%d::timestamptz" },
+	{ "(%1$s.mime_type COLLATE \"C\")", "encode(convert_to(%1$s.mime_type, 'UTF8'), 'hex')",
+	  "(convert_from(decode($%d, 'hex'), 'UTF8') COLLATE \"C\")" },
+};
+
+/* Parameters: $1 folder, $2 page size + 1, $3 type, $4 mime prefix, $5
+ * name substring, then the cursor's keys and id. */
+#define LIST_FIXED_PARAMS 5
+
+static db_stmt_t list_stmts[NSORTS][2][NSHAPES];
+static char list_names[NSORTS][2][NSHAPES][32];
+
+static void fmt_alias(buf_t *b, const char *fmt, const char *alias)
+{
+	buf_addf(b, fmt, alias);
+}
+
+/* "k1 DESC, lname DESC, a.id DESC" and the keyset condition. */
+static void add_order(buf_t *b, const sortkey_t *k, const char *alias, bool desc)
+{
+	const char *d = desc ? " DESC" : "";
+
+	if (k->key) {
+		fmt_alias(b, k->key, alias);
+		buf_addf(b, "%s, ", d);
+	}
+	fmt_alias(b, LNAME, alias);
+	buf_addf(b, "%s, %s.id%s", d, alias, d);
+}
+
+static void add_after(buf_t *b, const sortkey_t *k, const char *alias, bool desc)
+{
+	int p = LIST_FIXED_PARAMS + 1;
+
+	buf_add(b, " AND (", 6);
+	if (k->key) {
+		fmt_alias(b, k->key, alias);
+		buf_add(b, ", ", 2);
+	}
+	fmt_alias(b, LNAME, alias);
+	buf_addf(b, ", %s.id) %s (", alias, desc ? "<" : ">");
+	if (k->key) {
+		buf_addf(b, k->cast, p++);
+		buf_add(b, ", ", 2);
+	}
+	buf_addf(b, "(convert_from(decode($%d, 'hex'), 'UTF8') COLLATE \"C\"), $%d::uuid)", p, p + 1);
+}
+
+static void add_part(buf_t *b, bool folders, const sortkey_t *k, bool desc, bool after)
+{
+	const char *a = folders ? "f" : "x";
+
+	buf_addf(b, "(SELECT %d AS g, ", folders ? 0 : 1);
+	if (folders)
+		buf_adds(b, "folder_json(f, (SELECT path FROM p) || f.name)::text AS j, ");
+	else
+		buf_adds(b, "file_json(x)::text AS j, ");
+	if (k->out)
+		fmt_alias(b, k->out, a);
+	else
+		buf_adds(b, "NULL");
+	buf_adds(b, " AS k1, ");
+	fmt_alias(b, "encode(convert_to(lower(%1$s.name), 'UTF8'), 'hex')", a);
+	buf_addf(b, " AS k2, %s.id::text AS id, row_number() OVER (ORDER BY ", a);
+	add_order(b, k, a, desc);
+	buf_adds(b, ") AS o ");
+	if (folders)
+		buf_adds(b, "FROM folders f WHERE f.parent_id = $1 AND NOT f.is_deleted "
+			       "AND $3::text IS NULL AND $4::text IS NULL "
+			       "AND ($5::text IS NULL OR strpos(lower(f.name), lower($5)) > 0)");
+	else
+		buf_adds(b, "FROM files x WHERE x.folder_id = $1 AND NOT x.is_deleted "
+			       "AND ($3::text IS NULL OR mime_category(x.mime_type) = $3) "
+			       "AND ($4::text IS NULL OR starts_with(x.mime_type, $4)) "
+			       "AND ($5::text IS NULL OR strpos(lower(x.name), lower($5)) > 0)");
+	if (after)
+		add_after(b, k, a, desc);
+	buf_adds(b, " ORDER BY ");
+	add_order(b, k, a, desc);
+	buf_adds(b, " LIMIT $2)");
+}
+
+static db_stmt_t *list_stmt(int sort, bool desc, int shape)
+{
+	db_stmt_t *st = &list_stmts[sort][desc][shape];
+	buf_t b = BUF_INIT;
+
+	if (st->sql)
+		return st;
+	/* path of the listed folder with a trailing slash, for the folders' paths */
+	buf_adds(&b, "WITH p AS MATERIALIZED (SELECT CASE WHEN folder_path($1) = '/' THEN '/' "
+			"ELSE folder_path($1) || '/' END AS path) "
+			"SELECT g, j, k1, k2, id FROM (");
+	if (shape != SHAPE_IN_FILES) {
+		add_part(&b, true, &folder_keys[sort], desc, shape == SHAPE_IN_FOLDERS);
+		buf_adds(&b, " UNION ALL ");
+	}
+	add_part(&b, false, &file_keys[sort], desc, shape == SHAPE_IN_FILES);
+	buf_adds(&b, ") page ORDER BY g, o LIMIT $2");
+	snprintf(list_names[sort][desc][shape], sizeof(list_names[0][0][0]), "st_list_%d_%d_%d",
+		 sort, (int)desc, shape);
+	st->name = list_names[sort][desc][shape];
+	st->sql = b.p;   /* kept for the life of the process */
+	return st;
+}
+
+typedef struct listq {
+	const char *folder;
+	int sort;
+	bool desc;
+	const char *type, *mime, *name;
+	int limit;
+	char sig[17];
+	const char *after[5];   /* sig, kind, k1, k2, id */
+	bool has_cursor;
+} listq_t;
+
+static bool hex_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n % 2 || n > 2048)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789abcdef", s[i]))
+			return false;
+	return true;
+}
+
+static bool key_valid(const char *s, int sort)
+{
+	size_t n = strlen(s);
+
+	if (sort == SORT_SIZE)
+		return n > 0 && n <= 19 && strspn(s, "0123456789") == n;
+	if (sort == SORT_CREATED || sort == SORT_UPDATED)
+		return n > 0 && n <= 40 && strspn(s, "0123456789-:. +") == n;
+	return hex_valid(s);
+}
+
+/* Parse the listing parameters; answers 400 and returns -1 on bad ones. */
+static int listq_parse(req_t *r, listq_t *q, bool with_folder)
+{
+	json_object *errors = json_object_new_array();
+	char *v;
+	size_t n;
+	int rc;
+	unsigned long long h = 1469598103934665603ULL;
+
+	memset(q, 0, sizeof(*q));
+	q->folder = r->user.root_folder_id;
+	if (with_folder && (rc = req_query(r, "folder_id", &v, &n)) != 0) {
+		if (rc < 0)
+			goto fail_sent;
+		if (text_uuid_valid(v, n))
+			q->folder = v;
+		else
+			errors_add(errors, "folder_id", "must be a folder ID");
+	}
+	if ((rc = req_query(r, "sort", &v, &n)) < 0)
+		goto fail_sent;
+	if (rc == 1) {
+		q->sort = -1;
+		for (int i = 0; i < NSORTS; i++)
+			if (strcmp(v, sort_names[i]) == 0 && strlen(sort_names[i]) == n)
+				q->sort = i;
+		if (q->sort < 0)
+			errors_add(errors, "sort", "must be name, size, created_at, updated_at or type");
+	}
+	if ((rc = req_query(r, "order", &v, &n)) < 0)
+		goto fail_sent;
+	if (rc == 1) {
+		if (n == 4 && memcmp(v, "desc", 4) == 0)
+			q->desc = true;
+		else if (!(n == 3 && memcmp(v, "asc", 3) == 0))
+			errors_add(errors, "order", "must be asc or desc");
+	}
+	if ((rc = req_query(r, "type", &v, &n)) < 0)
+		goto fail_sent;
+	if (rc == 1) {
+		for (size_t i = 0; i < sizeof(categories) / sizeof(categories[0]); i++)
+			if (strlen(categories[i]) == n && memcmp(v, categories[i], n) == 0)
+				q->type = categories[i];
+		if (q->type == NULL)
+			errors_add(errors, "type", "must be image, video, audio, document, archive, "
+				   "text or other");
+	}
+	if ((rc = req_query(r, "mime", &v, &n)) < 0)
+		goto fail_sent;
+	if (rc == 1) {
+		if (n == 0 || n > 255 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+					   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&^_.+-/") != n)
+			errors_add(errors, "mime", "must be a MIME type or its prefix, e.g. image/");
+		else
+			q->mime = v;
+	}
+	if ((rc = req_query(r, "name", &v, &n)) < 0)
+		goto fail_sent;
+	if (rc == 1) {
+		if (n == 0 || n > 255 || !text_utf8_valid(v, n) || memchr(v, 0, n))
+			errors_add(errors, "name", "must be 1-255 bytes of UTF-8");
+		else
+			q->name = v;
+	}
+	if (json_object_array_length(errors) > 0) {
+		resp_invalid(r, "The listing parameters are invalid.", errors);
+		return -1;
+	}
+	json_object_put(errors);
+	if ((q->limit = req_page_limit(r)) < 0)
+		return -1;
+
+	/* the cursor is bound to what it pages through */
+	{
+		const char *bind[6] = { q->folder, sort_names[q->sort], q->desc ? "d" : "a",
+					q->type ? q->type : "", q->mime ? q->mime : "",
+					q->name ? q->name : "" };
+
+		for (int i = 0; i < 6; i++) {
+			for (const unsigned char *c = (const unsigned char *)bind[i]; *c; c++)
+				h = (h ^ *c) * 1099511628211ULL;
+			h = (h ^ 0xff) * 1099511628211ULL;
+		}
+		snprintf(q->sig, sizeof(q->sig), "%016llx", h);
+	}
+	rc = req_cursor(r, q->after, 5);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		const char **a = q->after;
+		bool keyed = (a[1][0] == 'd' ? folder_keys : file_keys)[q->sort].key != NULL;
+
+		if (strcmp(a[0], q->sig) != 0 || (strcmp(a[1], "d") != 0 && strcmp(a[1], "f") != 0) ||
+		    (keyed ? !key_valid(a[2], q->sort) : a[2][0] != 0) || !hex_valid(a[3]) ||
+		    !text_uuid_valid(a[4], strlen(a[4]))) {
+			resp_problem(r, 400, "invalid_request",
+				     "The cursor is invalid, or belongs to a listing with other "
+				     "parameters.");
+			return -1;
+		}
+		q->has_cursor = true;
+	}
+	return 0;
+
+fail_sent:
+	json_object_put(errors);
+	return -1;
+}
+
+/* Run the listing; adds "items" and "next_cursor" to o. Answers and
+ * returns -1 on failure. */
+static int listq_run(req_t *r, listq_t *q, json_object *o)
+{
+	const char *p[LIST_FIXED_PARAMS + 3];
+	char lim[16];
+	int shape = SHAPE_FIRST, np = LIST_FIXED_PARAMS, rc, n;
+	bool keyed;
+	PGresult *res;
+	json_object *items;
+
+	snprintf(lim, sizeof(lim), "%d", q->limit + 1);
+	p[0] = q->folder;
+	p[1] = lim;
+	p[2] = q->type;
+	p[3] = q->mime;
+	p[4] = q->name;
+	if (q->has_cursor) {
+		shape = q->after[1][0] == 'd' ? SHAPE_IN_FOLDERS : SHAPE_IN_FILES;
+		keyed = (shape == SHAPE_IN_FOLDERS ? folder_keys : file_keys)[q->sort].key != NULL;
+		if (keyed)
+			p[np++] = q->after[2];
+		p[np++] = q->after[3];
+		p[np++] = q->after[4];
+	}
+	rc = db_query(r->db, r->arena, list_stmt(q->sort, q->desc, shape), np, p, &res);
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return -1;
+	}
+	n = PQntuples(res);
+	items = json_object_new_array();
+	for (int i = 0; i < n && i < q->limit; i++) {
+		json_object *it = json_tokener_parse(PQgetvalue(res, i, 1));
+
+		if (it)
+			json_object_array_add(items, it);
+	}
+	json_object_object_add(o, "items", items);
+	if (n > q->limit) {
+		int last = q->limit - 1;
+		const char *parts[5] = { q->sig, strcmp(PQgetvalue(res, last, 0), "0") == 0 ? "d" : "f",
+					 PQgetvalue(res, last, 2), PQgetvalue(res, last, 3),
+					 PQgetvalue(res, last, 4) };
+
+		json_object_object_add(o, "next_cursor", jstr(cursor_encode(r->arena, parts, 5)));
+	} else {
+		json_object_object_add(o, "next_cursor", NULL);
+	}
+	return 0;
+}
+
+DB_STMT(st_folder_live,
+	"SELECT 1 FROM folders WHERE id = $1 AND user_id = $2 AND NOT is_deleted");
+
+static void folder_not_found(req_t *r)
+{
+	resp_problem(r, 404, "not_found", "No such folder.");
+}
+
+void h_files_list(req_t *r)
+{
+	listq_t q;
+	const char *p[2];
+	PGresult *res;
+	json_object *o;
+	int rc;
+
+	if (listq_parse(r, &q, true) < 0)
+		return;
+	if (q.folder != r->user.root_folder_id) {
+		p[0] = q.folder;
+		p[1] = r->user.id;
+		if ((rc = db_query(r->db, r->arena, &st_folder_live, 2, p, &res)) != DB_OK) {
+			resp_db_error(r, rc);
+			return;
+		}
+		if (PQntuples(res) != 1) {
+			folder_not_found(r);
+			return;
+		}
+	}
+	o = json_object_new_object();
+	if (listq_run(r, &q, o) < 0) {
+		json_object_put(o);
+		return;
+	}
+	resp_json(r, 200, o);
+}
+
+/* ---- folders ---- */
+
+DB_STMT(st_folder_get,
+	"SELECT folder_json(f), folder_breadcrumb(f.id) FROM folders f "
+	"WHERE f.id = $1 AND f.user_id = $2 AND NOT f.is_deleted");
+
+DB_STMT(st_folder_create,
+	"WITH par AS (SELECT id FROM folders WHERE id = $2 AND user_id = $1 AND NOT is_deleted), "
+	"ins AS (INSERT INTO folders (user_id, parent_id, name, description) "
+	"        SELECT $1, par.id, tree_free_name(par.id, $3, 'folder', NULL, $5), coalesce($4, '') "
+	"          FROM par RETURNING *) "
+	"SELECT folder_json(ins), ins.id, ins.name FROM ins");
+
+DB_STMT(st_folder_update,
+	"WITH cur AS (SELECT * FROM folders WHERE id = $1 AND user_id = $2 AND NOT is_deleted FOR UPDATE), "
+	"upd AS (UPDATE folders f SET name = coalesce(CASE WHEN $3::text IS NULL THEN NULL "
+	"            ELSE tree_free_name(cur.parent_id, $3, 'folder', cur.id, 'fail') END, f.name), "
+	"        description = coalesce($4, f.description), updated_at = now() "
+	"        FROM cur WHERE f.id = cur.id AND cur.parent_id IS NOT NULL RETURNING f.*) "
+	"SELECT (SELECT folder_json(upd) FROM upd), (SELECT upd.name FROM upd), "
+	"       (SELECT cur.parent_id IS NULL FROM cur)");
+
+static void log_folder_event(req_t *r, const char *action, const char *id, const char *name)
+{
+	activity_t ev = { r->user.id, action, id, "folder", name, r->remote_addr, r->user_agent,
+			  NULL };
+
+	activity_log(r->db, r->arena, &ev);
+}
+
+static void answer_text(req_t *r, int status, const char *text)
+{
+	json_object *o = json_tokener_parse(text);
+
+	if (o == NULL) {
+		resp_problem(r, 500, "internal_error", "An unexpected error occurred.");
+		return;
+	}
+	resp_json(r, status, o);
+}
+
+static bool description_valid(json_object *v)
+{
+	return json_object_is_type(v, json_type_string) &&
+	       json_object_get_string_len(v) <= FILES_DESCRIPTION_MAX &&
+	       !memchr(json_object_get_string(v), 0, (size_t)json_object_get_string_len(v)) &&
+	       text_utf8_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v));
+}
+
+static void name_conflict(req_t *r)
+{
+	resp_problem(r, 409, "name_conflict",
+		     "A file or folder with this name already exists in the folder.");
+}
+
+void h_folder_create(req_t *r)
+{
+	json_object *body = req_json_body(r), *errors, *v;
+	const char *p[5] = { r->user.id, r->user.root_folder_id, NULL, NULL, "fail" };
+	PGresult *res;
+	int rc;
+
+	if (body == NULL)
+		return;
+	errors = json_object_new_array();
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		if (strcmp(key, "name") && strcmp(key, "parent_id") && strcmp(key, "description") &&
+		    strcmp(key, "on_conflict"))
+			errors_add(errors, key, "is not a folder field");
+	}
+	if (!json_object_object_get_ex(body, "name", &v) || !json_object_is_type(v, json_type_string) ||
+	    !text_name_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
+		errors_add(errors, "name", "is required: 1-255 bytes of UTF-8 without '/' or control "
+			   "characters, and not '.' or '..'");
+	else
+		p[2] = json_object_get_string(v);
+	if (json_object_object_get_ex(body, "parent_id", &v) && v != NULL) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !text_uuid_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
+			errors_add(errors, "parent_id", "must be a folder ID");
+		else
+			p[1] = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(body, "description", &v) && v != NULL) {
+		if (!description_valid(v))
+			errors_add(errors, "description", "must be a string of at most 4096 bytes");
+		else
+			p[3] = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(body, "on_conflict", &v) && v != NULL) {
+		const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+		if (strcmp(s, "fail") == 0 || strcmp(s, "rename") == 0)
+			p[4] = s;
+		else
+			errors_add(errors, "on_conflict", "must be fail or rename");
+	}
+	if (json_object_array_length(errors) > 0) {
+		resp_invalid(r, "The folder data is invalid.", errors);
+		return;
+	}
+	json_object_put(errors);
+	if ((rc = db_begin(r->db)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	if ((rc = tree_lock(r)) == DB_OK)
+		rc = db_query(r->db, r->arena, &st_folder_create, 5, p, &res);
+	if (rc != DB_OK) {
+		db_rollback(r->db);
+		if (rc == DB_EUNIQUE)
+			name_conflict(r);
+		else
+			resp_db_error(r, rc);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		db_rollback(r->db);
+		resp_problem(r, 404, "not_found", "The parent folder does not exist.");
+		return;
+	}
+	log_folder_event(r, "create_folder", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	if ((rc = db_commit(r->db)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	resp_header(r, "Location", arena_printf(r->arena, "/api/folders/%s", PQgetvalue(res, 0, 1)));
+	answer_text(r, 201, PQgetvalue(res, 0, 0));
+}
+
+void h_folder_get(req_t *r)
+{
+	const char *id = r->params[0] ? r->params[0] : r->user.root_folder_id;
+	const char *p[2] = { id, r->user.id };
+	listq_t q;
+	PGresult *res;
+	json_object *o, *crumbs;
+	int rc;
+
+	if (listq_parse(r, &q, false) < 0)
+		return;
+	q.folder = id;
+	if ((rc = db_query(r->db, r->arena, &st_folder_get, 2, p, &res)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		folder_not_found(r);
+		return;
+	}
+	o = json_tokener_parse(PQgetvalue(res, 0, 0));
+	crumbs = json_tokener_parse(PQgetvalue(res, 0, 1));
+	if (o == NULL || crumbs == NULL) {
+		json_object_put(o);
+		json_object_put(crumbs);
+		resp_problem(r, 500, "internal_error", "An unexpected error occurred.");
+		return;
+	}
+	json_object_object_add(o, "breadcrumb", crumbs);
+	if (listq_run(r, &q, o) < 0) {
+		json_object_put(o);
+		return;
+	}
+	resp_json(r, 200, o);
+}
+
+void h_folder_update(req_t *r)
+{
+	json_object *body = req_json_body(r), *errors, *v;
+	const char *p[4] = { r->params[0], r->user.id, NULL, NULL };
+	PGresult *res;
+	int rc, fields = 0;
+
+	if (body == NULL)
+		return;
+	errors = json_object_new_array();
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		if (strcmp(key, "name") && strcmp(key, "description"))
+			errors_add(errors, key, "is not a field that can be changed "
+				   "(move folders with POST /api/files/move)");
+	}
+	if (json_object_object_get_ex(body, "name", &v)) {
+		fields++;
+		if (!json_object_is_type(v, json_type_string) ||
+		    !text_name_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
+			errors_add(errors, "name", "must be 1-255 bytes of UTF-8 without '/' or control "
+				   "characters, and not '.' or '..'");
+		else
+			p[2] = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(body, "description", &v)) {
+		fields++;
+		if (!description_valid(v))
+			errors_add(errors, "description", "must be a string of at most 4096 bytes");
+		else
+			p[3] = json_object_get_string(v);
+	}
+	if (fields == 0 && json_object_array_length(errors) == 0)
+		errors_add(errors, "name", "at least one of name or description is required");
+	if (json_object_array_length(errors) > 0) {
+		resp_invalid(r, "The folder data is invalid.", errors);
+		return;
+	}
+	json_object_put(errors);
+	if ((rc = db_begin(r->db)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	if ((rc = tree_lock(r)) == DB_OK)
+		rc = db_query(r->db, r->arena, &st_folder_update, 4, p, &res);
+	if (rc != DB_OK) {
+		db_rollback(r->db);
+		if (rc == DB_EUNIQUE)
+			name_conflict(r);
+		else
+			resp_db_error(r, rc);
+		return;
+	}
+	if (PQgetisnull(res, 0, 2)) {
+		db_rollback(r->db);
+		folder_not_found(r);
+		return;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		db_rollback(r->db);
+		resp_problem(r, 403, "forbidden", "The root folder cannot be changed.");
+		return;
+	}
+	log_folder_event(r, "update", r->params[0], PQgetvalue(res, 0, 1));
+	if ((rc = db_commit(r->db)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	answer_text(r, 200, PQgetvalue(res, 0, 0));
+}
+
+void h_folder_delete(req_t *r)
+{
+	tree_delete_one(r, r->params[0], "folder");
+}

@@ -1,0 +1,16 @@
+/* tree: operations on many items (move, copy, delete, trash) and the jobs
+ * that run the large ones; see tree.c. */
+#ifndef COFFER_TREE_H
+#define COFFER_TREE_H
+
+#include "request.h"
+
+/* DELETE of one item (kind "folder" or "file"): 204, or 202 with a job
+ * when its subtree is over the jobs threshold, or the item's problem. */
+void tree_delete_one(req_t *r, const char *id, const char *kind);
+
+/* Take the caller's tree lock (migration 004) in the open transaction:
+ * every change to names or places of a user's items does, first. */
+int tree_lock(req_t *r);
+
+#endif
