@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "activity.h"
-#include "cursor.h"
 #include "files.h"
+#include "listing.h"
 #include "handlers.h"
 #include "log.h"
 #include "text.h"
@@ -22,12 +22,9 @@
 
 /* ---- listing ---- */
 
-enum { SORT_NAME, SORT_SIZE, SORT_CREATED, SORT_UPDATED, SORT_TYPE, NSORTS };
+#define NSORTS LISTING_NSORTS
 enum { SHAPE_FIRST, SHAPE_IN_FOLDERS, SHAPE_IN_FILES, NSHAPES };
 
-static const char *const sort_names[NSORTS] = { "name", "size", "created_at", "updated_at", "type" };
-static const char *const categories[] = { "image", "video", "audio", "document", "archive",
-					  "text", "other" };
 
 #define LNAME "(lower(%1$s.name) COLLATE \"C\")"
 
@@ -157,173 +154,45 @@ static db_stmt_t *list_stmt(int sort, bool desc, int shape)
 	return st;
 }
 
-typedef struct listq {
-	const char *folder;
-	int sort;
-	bool desc;
-	const char *type, *mime, *name;
-	int limit;
-	char sig[17];
-	const char *after[5];   /* sig, kind, k1, k2, id */
-	bool has_cursor;
-} listq_t;
-
-static bool hex_valid(const char *s)
+/* The listing's parameters; answers 400 and returns -1 on bad ones. */
+static int listq_parse(req_t *r, listing_t *q, bool with_folder, const char *folder)
 {
-	size_t n = strlen(s);
+	if (listing_parse(r->arena, r->query, strlen(r->query), with_folder, folder, q) == 0)
+		return 0;
+	if (q->malformed) {
+		resp_problem(r, 400, "invalid_request", "The query string is malformed.");
+	} else {
+		json_object *errors = json_object_new_array();
 
-	if (n % 2 || n > 2048)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!strchr("0123456789abcdef", s[i]))
-			return false;
-	return true;
-}
-
-static bool key_valid(const char *s, int sort)
-{
-	size_t n = strlen(s);
-
-	if (sort == SORT_SIZE)
-		return n > 0 && n <= 19 && strspn(s, "0123456789") == n;
-	if (sort == SORT_CREATED || sort == SORT_UPDATED)
-		return n > 0 && n <= 40 && strspn(s, "0123456789-:. +") == n;
-	return hex_valid(s);
-}
-
-/* Parse the listing parameters; answers 400 and returns -1 on bad ones. */
-static int listq_parse(req_t *r, listq_t *q, bool with_folder)
-{
-	json_object *errors = json_object_new_array();
-	char *v;
-	size_t n;
-	int rc;
-	unsigned long long h = 1469598103934665603ULL;
-
-	memset(q, 0, sizeof(*q));
-	q->folder = r->user.root_folder_id;
-	if (with_folder && (rc = req_query(r, "folder_id", &v, &n)) != 0) {
-		if (rc < 0)
-			goto fail_sent;
-		if (text_uuid_valid(v, n))
-			q->folder = v;
-		else
-			errors_add(errors, "folder_id", "must be a folder ID");
-	}
-	if ((rc = req_query(r, "sort", &v, &n)) < 0)
-		goto fail_sent;
-	if (rc == 1) {
-		q->sort = -1;
-		for (int i = 0; i < NSORTS; i++)
-			if (strcmp(v, sort_names[i]) == 0 && strlen(sort_names[i]) == n)
-				q->sort = i;
-		if (q->sort < 0)
-			errors_add(errors, "sort", "must be name, size, created_at, updated_at or type");
-	}
-	if ((rc = req_query(r, "order", &v, &n)) < 0)
-		goto fail_sent;
-	if (rc == 1) {
-		if (n == 4 && memcmp(v, "desc", 4) == 0)
-			q->desc = true;
-		else if (!(n == 3 && memcmp(v, "asc", 3) == 0))
-			errors_add(errors, "order", "must be asc or desc");
-	}
-	if ((rc = req_query(r, "type", &v, &n)) < 0)
-		goto fail_sent;
-	if (rc == 1) {
-		for (size_t i = 0; i < sizeof(categories) / sizeof(categories[0]); i++)
-			if (strlen(categories[i]) == n && memcmp(v, categories[i], n) == 0)
-				q->type = categories[i];
-		if (q->type == NULL)
-			errors_add(errors, "type", "must be image, video, audio, document, archive, "
-				   "text or other");
-	}
-	if ((rc = req_query(r, "mime", &v, &n)) < 0)
-		goto fail_sent;
-	if (rc == 1) {
-		if (n == 0 || n > 255 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
-					   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&^_.+-/") != n)
-			errors_add(errors, "mime", "must be a MIME type or its prefix, e.g. image/");
-		else
-			q->mime = v;
-	}
-	if ((rc = req_query(r, "name", &v, &n)) < 0)
-		goto fail_sent;
-	if (rc == 1) {
-		if (n == 0 || n > 255 || !text_utf8_valid(v, n) || memchr(v, 0, n))
-			errors_add(errors, "name", "must be 1-255 bytes of UTF-8");
-		else
-			q->name = v;
-	}
-	if (json_object_array_length(errors) > 0) {
+		for (int i = 0; i < q->nerrors; i++)
+			errors_add(errors, q->errors[i].field, q->errors[i].message);
 		resp_invalid(r, "The listing parameters are invalid.", errors);
-		return -1;
 	}
-	json_object_put(errors);
-	if ((q->limit = req_page_limit(r)) < 0)
-		return -1;
-
-	/* the cursor is bound to what it pages through */
-	{
-		const char *bind[6] = { q->folder, sort_names[q->sort], q->desc ? "d" : "a",
-					q->type ? q->type : "", q->mime ? q->mime : "",
-					q->name ? q->name : "" };
-
-		for (int i = 0; i < 6; i++) {
-			for (const unsigned char *c = (const unsigned char *)bind[i]; *c; c++)
-				h = (h ^ *c) * 1099511628211ULL;
-			h = (h ^ 0xff) * 1099511628211ULL;
-		}
-		snprintf(q->sig, sizeof(q->sig), "%016llx", h);
-	}
-	rc = req_cursor(r, q->after, 5);
-	if (rc < 0)
-		return -1;
-	if (rc == 1) {
-		const char **a = q->after;
-		bool keyed = (a[1][0] == 'd' ? folder_keys : file_keys)[q->sort].key != NULL;
-
-		if (strcmp(a[0], q->sig) != 0 || (strcmp(a[1], "d") != 0 && strcmp(a[1], "f") != 0) ||
-		    (keyed ? !key_valid(a[2], q->sort) : a[2][0] != 0) || !hex_valid(a[3]) ||
-		    !text_uuid_valid(a[4], strlen(a[4]))) {
-			resp_problem(r, 400, "invalid_request",
-				     "The cursor is invalid, or belongs to a listing with other "
-				     "parameters.");
-			return -1;
-		}
-		q->has_cursor = true;
-	}
-	return 0;
-
-fail_sent:
-	json_object_put(errors);
 	return -1;
 }
 
 /* Run the listing; adds "items" and "next_cursor" to o. Answers and
  * returns -1 on failure. */
-static int listq_run(req_t *r, listq_t *q, json_object *o)
+static int listq_run(req_t *r, const listing_t *q, const char *folder, json_object *o)
 {
 	const char *p[LIST_FIXED_PARAMS + 3];
 	char lim[16];
 	int shape = SHAPE_FIRST, np = LIST_FIXED_PARAMS, rc, n;
-	bool keyed;
 	PGresult *res;
 	json_object *items;
 
 	snprintf(lim, sizeof(lim), "%d", q->limit + 1);
-	p[0] = q->folder;
+	p[0] = folder;
 	p[1] = lim;
 	p[2] = q->type;
 	p[3] = q->mime;
 	p[4] = q->name;
-	if (q->has_cursor) {
-		shape = q->after[1][0] == 'd' ? SHAPE_IN_FOLDERS : SHAPE_IN_FILES;
-		keyed = (shape == SHAPE_IN_FOLDERS ? folder_keys : file_keys)[q->sort].key != NULL;
-		if (keyed)
-			p[np++] = q->after[2];
-		p[np++] = q->after[3];
-		p[np++] = q->after[4];
+	if (q->after) {
+		shape = q->after_kind == 'd' ? SHAPE_IN_FOLDERS : SHAPE_IN_FILES;
+		if (listing_keyed(q->sort, q->after_kind))
+			p[np++] = q->after_key;
+		p[np++] = q->after_name;
+		p[np++] = q->after_id;
 	}
 	rc = db_query(r->db, r->arena, list_stmt(q->sort, q->desc, shape), np, p, &res);
 	if (rc != DB_OK) {
@@ -341,11 +210,13 @@ static int listq_run(req_t *r, listq_t *q, json_object *o)
 	json_object_object_add(o, "items", items);
 	if (n > q->limit) {
 		int last = q->limit - 1;
-		const char *parts[5] = { q->sig, strcmp(PQgetvalue(res, last, 0), "0") == 0 ? "d" : "f",
-					 PQgetvalue(res, last, 2), PQgetvalue(res, last, 3),
-					 PQgetvalue(res, last, 4) };
+		char kind = strcmp(PQgetvalue(res, last, 0), "0") == 0 ? 'd' : 'f';
 
-		json_object_object_add(o, "next_cursor", jstr(cursor_encode(r->arena, parts, 5)));
+		json_object_object_add(o, "next_cursor",
+				       jstr(listing_cursor(r->arena, q, folder, kind,
+							   PQgetvalue(res, last, 2),
+							   PQgetvalue(res, last, 3),
+							   PQgetvalue(res, last, 4))));
 	} else {
 		json_object_object_add(o, "next_cursor", NULL);
 	}
@@ -362,16 +233,17 @@ static void folder_not_found(req_t *r)
 
 void h_files_list(req_t *r)
 {
-	listq_t q;
-	const char *p[2];
+	listing_t q;
+	const char *p[2], *folder;
 	PGresult *res;
 	json_object *o;
 	int rc;
 
-	if (listq_parse(r, &q, true) < 0)
+	if (listq_parse(r, &q, true, r->user.root_folder_id) < 0)
 		return;
-	if (q.folder != r->user.root_folder_id) {
-		p[0] = q.folder;
+	folder = q.folder_id ? q.folder_id : r->user.root_folder_id;
+	if (q.folder_id) {
+		p[0] = folder;
 		p[1] = r->user.id;
 		if ((rc = db_query(r->db, r->arena, &st_folder_live, 2, p, &res)) != DB_OK) {
 			resp_db_error(r, rc);
@@ -383,7 +255,7 @@ void h_files_list(req_t *r)
 		}
 	}
 	o = json_object_new_object();
-	if (listq_run(r, &q, o) < 0) {
+	if (listq_run(r, &q, folder, o) < 0) {
 		json_object_put(o);
 		return;
 	}
@@ -525,14 +397,13 @@ void h_folder_get(req_t *r)
 {
 	const char *id = r->params[0] ? r->params[0] : r->user.root_folder_id;
 	const char *p[2] = { id, r->user.id };
-	listq_t q;
+	listing_t q;
 	PGresult *res;
 	json_object *o, *crumbs;
 	int rc;
 
-	if (listq_parse(r, &q, false) < 0)
+	if (listq_parse(r, &q, false, id) < 0)
 		return;
-	q.folder = id;
 	if ((rc = db_query(r->db, r->arena, &st_folder_get, 2, p, &res)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;
@@ -550,7 +421,7 @@ void h_folder_get(req_t *r)
 		return;
 	}
 	json_object_object_add(o, "breadcrumb", crumbs);
-	if (listq_run(r, &q, o) < 0) {
+	if (listq_run(r, &q, id, o) < 0) {
 		json_object_put(o);
 		return;
 	}

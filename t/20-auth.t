@@ -127,7 +127,7 @@ is $r->{status}, 200, 'GET /api/auth/user with the new session -> 200';
 is_deeply $r->{json}, $user, 'GET /api/auth/user returns the same user object';
 
 # Database side: root folder, password hash, session digest.
-my @folder = $s->psql_rows("SELECT user_id, parent_id IS NULL, name, path, is_deleted FROM folders WHERE id = '$user->{root_folder_id}'");
+my @folder = $s->psql_rows("SELECT user_id, parent_id IS NULL, name, folder_path(id), is_deleted FROM folders WHERE id = '$user->{root_folder_id}'");
 is_deeply \@folder, [ [ $user->{id}, 't', '', '/', 'f' ] ], 'the root folder row exists, owned by the user, path /';
 is $s->psql("SELECT root_folder_id FROM users WHERE id = '$user->{id}'"), $user->{root_folder_id}, 'users.root_folder_id points at it';
 is $s->psql("SELECT count(*) FROM folders WHERE user_id = '$user->{id}'"), 1, 'exactly one folder for a new user';

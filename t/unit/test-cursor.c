@@ -51,7 +51,7 @@ static void test_round_trip(arena_t *a)
 {
 	const char *in[CURSOR_MAX_PARTS] = {
 		"2024-05-01 12:34:56.123456+00", "123e4567-e89b-12d3-a456-426614174000",
-		"x", "a b=c&d%e"
+		"x", "a b=c&d%e", "6361742e6a7067", "-"
 	};
 
 	for (int n = 1; n <= CURSOR_MAX_PARTS; n++) {
@@ -79,7 +79,7 @@ static void test_round_trip(arena_t *a)
 static void test_rejects(arena_t *a)
 {
 	const char *parts[CURSOR_MAX_PARTS + 1];
-	char buf[2048];
+	char buf[CURSOR_MAX_LEN + 16];
 	char *c;
 
 	raw_rc(a, L("v1|a|b"), 2, 0, "a valid control");
@@ -97,7 +97,7 @@ static void test_rejects(arena_t *a)
 	raw_rc(a, L("v1|a"), 2, -1, "a missing part");
 	raw_rc(a, L("v1|a\0b|c"), 2, -1, "a NUL inside a part");
 	raw_rc(a, L("v1|a|b\0"), 2, -1, "a trailing NUL");
-	raw_rc(a, L("v1|a|b|c|d|e"), 5, -1, "more than CURSOR_MAX_PARTS");
+	raw_rc(a, L("v1|a|b|c|d|e|f|g"), 7, -1, "more than CURSOR_MAX_PARTS");
 
 	is_int(decode(a, L(""), parts, 1), -1, "decode rejects an empty cursor");
 	c = wire(a, L("v1|a|b"));
@@ -111,9 +111,9 @@ static void test_rejects(arena_t *a)
 	is_int(decode(a, buf, strlen(c) + 1, parts, 2), -1, "decode rejects padding");
 	is_int(decode(a, c, strlen(c) - 1, parts, 2), -1, "decode rejects a truncated cursor");
 
-	/* CURSOR_MAX_LEN: 768 raw bytes encode to exactly 1024 characters */
+	/* CURSOR_MAX_LEN: 1536 raw bytes encode to exactly 2048 characters */
 	memcpy(buf, "v1|", 3);
-	memset(buf + 3, 'x', 800);
+	memset(buf + 3, 'x', CURSOR_MAX_LEN);
 	c = wire(a, buf, CURSOR_MAX_LEN / 4 * 3);
 	is_int(strlen(c), CURSOR_MAX_LEN, "a cursor of exactly CURSOR_MAX_LEN characters");
 	is_int(decode(a, c, strlen(c), parts, 1), 0, "  decodes");
