@@ -431,7 +431,9 @@ void h_folder_get(req_t *r)
 void h_folder_update(req_t *r)
 {
 	json_object *body = req_json_body(r), *errors, *v;
-	const char *p[4] = { r->params[0], r->user.id, NULL, NULL };
+	/* /api/folders/root has no id parameter */
+	const char *id = r->params[0] ? r->params[0] : r->user.root_folder_id;
+	const char *p[4] = { id, r->user.id, NULL, NULL };
 	PGresult *res;
 	int rc, fields = 0;
 
@@ -491,7 +493,7 @@ void h_folder_update(req_t *r)
 		resp_problem(r, 403, "forbidden", "The root folder cannot be changed.");
 		return;
 	}
-	log_folder_event(r, "update", r->params[0], PQgetvalue(res, 0, 1));
+	log_folder_event(r, "update", id, PQgetvalue(res, 0, 1));
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;
@@ -501,5 +503,5 @@ void h_folder_update(req_t *r)
 
 void h_folder_delete(req_t *r)
 {
-	tree_delete_one(r, r->params[0], "folder");
+	tree_delete_one(r, r->params[0] ? r->params[0] : r->user.root_folder_id, "folder");
 }

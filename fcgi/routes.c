@@ -27,6 +27,8 @@ const route_t routes[] = {
 	{ "POST",   "/api/files/:id/versions/:n/restore",  h_file_version_restore,  ROUTE_AUTH },
 	{ "POST",   "/api/folders",                        h_folder_create,         ROUTE_AUTH },
 	{ "GET",    "/api/folders/root",                   h_folder_get,            ROUTE_AUTH },
+	{ "PUT",    "/api/folders/root",                   h_folder_update,         ROUTE_AUTH },
+	{ "DELETE", "/api/folders/root",                   h_folder_delete,         ROUTE_AUTH },
 	{ "GET",    "/api/folders/:id",                    h_folder_get,            ROUTE_AUTH },
 	{ "PUT",    "/api/folders/:id",                    h_folder_update,         ROUTE_AUTH },
 	{ "DELETE", "/api/folders/:id",                    h_folder_delete,         ROUTE_AUTH },

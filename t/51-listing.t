@@ -191,6 +191,7 @@ sub bad_param_ok {
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
 	return subtest $name => sub {
 		problem_ok($r, 400, 'invalid_request', '400 invalid_request');
+		return unless defined $field;
 		my $e = ref $r->{json} eq 'HASH' && ref $r->{json}{errors} eq 'ARRAY' ? $r->{json}{errors} : [];
 		ok scalar(grep { ref $_ eq 'HASH' && ($_->{field} // '') eq $field } @$e), "errors names the field $field"
 			or diag $r->describe;
@@ -282,12 +283,15 @@ is scalar keys %$times, $N_BIG, 'exact timestamps of every item read from the ro
 for my $sort (qw(name size created_at updated_at type)) {
 	for my $order (qw(asc desc)) {
 		my $want = expected_order(\@all, $sort, $order, $times);
+		my $one = $alice->get("/api/files?folder_id=$BIG&sort=$sort&order=$order&limit=1000");
+		is_deeply ids($one->{json}{items}), ids($want), "sort=$sort&order=$order: one page of 1000 in exactly the order computed from the items"
+			or diag $one->{status};
 		my $w = walk($alice, "/api/files?folder_id=$BIG&sort=$sort&order=$order", 7);
 		walk_ok($w, 7, $N_BIG, "sort=$sort&order=$order in pages of 7");
 		folders_first_ok($w->{items}, "sort=$sort&order=$order: folders first");
 		is_deeply ids($w->{items}), ids($want), "sort=$sort&order=$order: exactly the order computed from the items"
-			or diag 'got:  ' . join(', ', map { $_->{name} } @{ $w->{items} }[ 0 .. 11 ]) . "\nwant: "
-				. join(', ', map { $_->{name} } @{$want}[ 0 .. 11 ]);
+			or diag 'got:  ' . join(', ', map { $_->{name} // '-' } grep { defined } @{ $w->{items} }[ 0 .. 11 ]) . "\nwant: "
+				. join(', ', map { $_->{name} // '-' } grep { defined } @{$want}[ 0 .. 11 ]);
 	}
 }
 my $w_default = walk($alice, "/api/files?folder_id=$BIG", 100);
@@ -313,7 +317,7 @@ ok defined $r->{json}{next_cursor}, '... and a next_cursor';
 $r = $alice->get("/api/files?folder_id=$BIG&limit=1000");
 is $r->{json}{next_cursor}, undef, 'limit=1000 holds all 260: next_cursor null';
 for my $bad ('0', '1001', 'abc', '-1', '1.5', '', '99999999999999999999', '10abc') {
-	bad_param_ok($alice->get("/api/files?folder_id=$BIG&limit=" . pct($bad)), 'limit', "limit='$bad' -> 400");
+	bad_param_ok($alice->get("/api/files?folder_id=$BIG&limit=" . pct($bad)), undef, "limit='$bad' -> 400");
 }
 
 # GET /api/folders/<id> lists the same way
@@ -333,14 +337,29 @@ is_deeply ids($r->{json}{items}), [ @{ ids(expected_order(\@all, 'name', 'asc', 
 $r = $alice->get("/api/files?folder_id=$BIG&limit=20&cursor=" . pct($cursor));
 is $r->{status}, 200, '... also with another limit (and sort/order left at their defaults)' or diag $r->describe;
 for my $other ('sort=size', 'sort=created_at', 'sort=type', 'order=desc', 'sort=name&order=desc', 'name=a', 'type=text', 'mime=image/') {
-	bad_param_ok($alice->get("/api/files?folder_id=$BIG&$other&limit=5&cursor=" . pct($cursor)), 'cursor',
+	bad_param_ok($alice->get("/api/files?folder_id=$BIG&$other&limit=5&cursor=" . pct($cursor)), undef,
 		"a cursor of sort=name&order=asc used with $other -> 400");
+}
+$r = $alice->get("/api/files?folder_id=$BIG&sort=size&order=desc&limit=5");
+my $c_size = $r->{json}{next_cursor} // '';
+$r = $alice->get("/api/files?folder_id=$BIG&sort=size&order=desc&limit=5&cursor=" . pct($c_size));
+is_deeply ids($r->{json}{items}), [ @{ ids(expected_order(\@all, 'size', 'desc', $times)) }[ 5 .. 9 ] ],
+	'a cursor of sort=size&order=desc with the same parameters gives items 6..10';
+for my $other ('sort=name&order=desc', 'sort=created_at&order=desc', 'sort=updated_at&order=desc', 'sort=type&order=desc',
+	'sort=size&order=asc', 'sort=size', '', 'sort=size&order=desc&name=a', 'sort=size&order=desc&type=text',
+	'sort=size&order=desc&mime=image/') {
+	bad_param_ok($alice->get("/api/files?folder_id=$BIG&$other&limit=5&cursor=" . pct($c_size)), undef,
+		"a cursor of sort=size&order=desc used with '$other' -> 400");
 }
 $r = $alice->get("/api/files?folder_id=$BIG&sort=size&order=desc&type=text&limit=3");
 my $c2 = $r->{json}{next_cursor} // '';
-bad_param_ok($alice->get("/api/files?folder_id=$BIG&sort=size&order=desc&limit=3&cursor=" . pct($c2)), 'cursor',
+$r = $alice->get("/api/files?folder_id=$BIG&sort=size&order=desc&type=text&limit=3&cursor=" . pct($c2));
+is $r->{status}, 200, 'a cursor of a type=text listing with the same parameters -> 200' or diag $r->describe;
+bad_param_ok($alice->get("/api/files?folder_id=$BIG&sort=size&order=desc&limit=3&cursor=" . pct($c2)), undef,
 	'a cursor of a type=text listing used without the filter -> 400');
-bad_param_ok($alice->get("/api/files?folder_id=$BIG&sort=size&order=asc&type=text&limit=3&cursor=" . pct($c2)), 'cursor',
+bad_param_ok($alice->get("/api/files?folder_id=$BIG&sort=size&order=desc&type=image&limit=3&cursor=" . pct($c2)), undef,
+	'... or with type=image -> 400');
+bad_param_ok($alice->get("/api/files?folder_id=$BIG&sort=size&order=asc&type=text&limit=3&cursor=" . pct($c2)), undef,
 	'... or with order=asc -> 400');
 for my $garbage (
 	[ 'garbage', 'garbage' ],
@@ -355,7 +374,8 @@ for my $garbage (
 	[ 'invalid UTF-8', "\xff\xfe" ],
 ) {
 	my ($what, $c) = @$garbage;
-	bad_param_ok($alice->get("/api/files?folder_id=$BIG&limit=5&cursor=" . pct($c)), 'cursor', "cursor: $what -> 400");
+	bad_param_ok($alice->get("/api/files?folder_id=$BIG&limit=5&cursor=" . pct($c)), undef, "cursor: $what -> 400");
+	bad_param_ok($alice->get("/api/files?folder_id=$BIG&sort=size&limit=5&cursor=" . pct($c)), undef, "... also with sort=size");
 }
 
 # ------------------------------------------------------------ bad parameters, folders that are not there

@@ -147,7 +147,9 @@ sub trash_item_ok {
 		like $t->{size} // '', qr/^\d+$/, 'size is an integer';
 		like $t->{file_count} // '', qr/^\d+$/, 'file_count is an integer';
 		unlike $Coffer::Test::JSON->encode($t), qr/"(?:size|file_count)":"/, 'numbers are JSON numbers';
-		is_deeply $t->{$_}, $want->{$_}, "$_ as expected" for sort keys %$want;
+		my $ok = 1;
+		is_deeply($t->{$_}, $want->{$_}, "$_ as expected") or $ok = 0 for sort keys %$want;
+		diag 'got: ' . $Coffer::Test::JSON->encode($t) unless $ok;
 	};
 }
 

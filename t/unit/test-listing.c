@@ -109,7 +109,7 @@ static void cursors(arena_t *a)
 	is_int(parse(a, q, true, &l), 0, "... whatever the page size");
 	static const char *const others[] = { "sort=name", "sort=size&order=desc", "sort=size&type=text",
 					      "sort=size&mime=image/", "sort=size&name=a",
-					      "sort=size&folder_id=" ID };
+					      ("sort=size&folder_id=" ID) };
 	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
 		snprintf(q, sizeof(q), "%s&cursor=%s", others[i], c);
 		is_int(parse(a, q, true, &l), -1, "refused by another listing: %s", others[i]);
