@@ -60,6 +60,16 @@ typedef struct treeq {
 	const char *policy;
 } treeq_t;
 
+static const char *lower_id(arena_t *a, const char *id)
+{
+	char *s = arena_strdup(a, id);
+
+	for (char *c = s; *c; c++)
+		if (*c >= 'A' && *c <= 'F')
+			*c = (char)(*c - 'A' + 'a');
+	return s;
+}
+
 static int uuid_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -101,7 +111,8 @@ static int treeq_parse(req_t *r, treeq_t *q, bool want_target)
 			n = 0;
 			break;
 		}
-		sorted[i] = json_object_get_string(e);
+		/* lower case, so that one ID written twice in two cases is seen */
+		sorted[i] = lower_id(r->arena, json_object_get_string(e));
 	}
 	if (n > 1) {
 		const char **copy = arena_alloc(r->arena, n * sizeof(*copy));
@@ -109,7 +120,7 @@ static int treeq_parse(req_t *r, treeq_t *q, bool want_target)
 		memcpy(copy, sorted, n * sizeof(*copy));
 		qsort(copy, n, sizeof(*copy), uuid_cmp);
 		for (size_t i = 1; i < n; i++)
-			if (strcasecmp(copy[i - 1], copy[i]) == 0) {
+			if (strcmp(copy[i - 1], copy[i]) == 0) {
 				errors_add(errors, "item_ids", "contains the same ID twice");
 				break;
 			}
@@ -518,7 +529,7 @@ void h_trash_empty(req_t *r)
 		return;
 	}
 	if (atoll(PQgetvalue(res, 0, 2)) > r->cfg->jobs_threshold) {
-		queue_job(r, "purge", &q);
+		queue_job(r, "empty_trash", &q);
 		return;
 	}
 	if (apply_now(r, "purge", &q) != NULL)

@@ -853,7 +853,9 @@ $$;
 CREATE TABLE jobs (
     id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id      uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    kind         text NOT NULL CHECK (kind IN ('move', 'copy', 'delete', 'restore', 'purge')),
+    -- the tree_apply op, or 'empty_trash' (purge of every unit)
+    kind         text NOT NULL CHECK (kind IN ('move', 'copy', 'delete', 'restore', 'purge',
+                                               'empty_trash')),
     state        text NOT NULL DEFAULT 'queued'
                  CHECK (state IN ('queued', 'running', 'succeeded', 'failed')),
     items        uuid[] NOT NULL,
@@ -935,7 +937,8 @@ BEGIN
     BEGIN
         INSERT INTO job_items (job_id, seq, item_id, ok, body)
             SELECT p_job, j.done + r.o, r.item_id, r.ok, r.body
-              FROM tree_apply_logged(j.user_id, j.kind, slice, j.target_id, j.policy, j.ip, j.user_agent)
+              FROM tree_apply_logged(j.user_id, CASE j.kind WHEN 'empty_trash' THEN 'purge' ELSE j.kind END,
+                                     slice, j.target_id, j.policy, j.ip, j.user_agent)
                    WITH ORDINALITY AS r(item_id, ok, body, o);
     EXCEPTION WHEN no_data_found THEN
         -- the target folder is gone: every remaining item fails

@@ -7,8 +7,8 @@
 # route 404) and comes back with the same ids, the same tree, the same totals
 # and usage; a file deleted on its own before its folder stays its own unit
 # and comes back to that folder once the folder is back; a unit whose
-# original parent is trashed or purged lands in the root (original_path null
-# once the parent is purged); a name taken meanwhile gives "name (1)" (also
+# original parent is trashed or purged lands in the root (once the parent is
+# purged, the trash lists the root as its original place); a name taken meanwhile gives "name (1)" (also
 # across kinds), or 409 name_conflict with on_conflict=fail; a restore over
 # quota is 507 and leaves the unit in the trash (one that fits exactly is
 # restored); POST /api/files/delete makes each item its own unit; purging a
@@ -275,8 +275,10 @@ cmp_ok activity_count($alice, 'purge'), '>', $purges, 'activity: purge logged';
 is loc($tmp->{id}), 'none', 'the Tmp row is gone';
 like loc($t1->{id}), qr/\(trashed\)$/, 't1, its own unit, is still in the trash (not purged with Tmp)';
 my ($t1_item) = grep { ($_->{id} // '') eq $t1->{id} } @{ trash($alice) };
-trash_item_ok($t1_item, { kind => 'file', name => 't1', size => 60, original_path => undef },
-	't1 in the trash: original_path null (its parent is gone)');
+trash_item_ok($t1_item, { kind => 'file', name => 't1', size => 60, original_parent_id => $aroot,
+	original_path => '/' }, 't1 in the trash: its parent is gone, so it now belongs to the root')
+	or diag 't1: original_parent_id is ' . (($t1_item->{original_parent_id} // '') eq $tmp->{id}
+		? 'the purged Tmp' : 'something else');
 $r = restore($alice, $t1->{id});
 is $r->{status}, 200, 'restore t1 -> 200' or diag $r->describe;
 is $r->{json}{folder_id}, $aroot, 't1 lands in the root';
