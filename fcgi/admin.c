@@ -160,13 +160,15 @@ static int cmd_gc(db_t *db, const config_t *cfg, const char *grace_arg)
 }
 
 DB_STMT(st_trash_expire, "SELECT trash_purge_expired($1, $2)");
+DB_STMT(st_jobs_prune, "SELECT jobs_prune($1)");
 
 /* Expired sessions and tokens, trash past trash_retention_days (in batches,
- * each its own transaction), then gc with the default grace. */
+ * each its own transaction), jobs finished a week ago, then gc with the
+ * default grace. */
 static int cmd_maintenance(db_t *db, const config_t *cfg)
 {
 	arena_t *a = arena_new();
-	long long removed = 0, purged = 0;
+	long long removed = 0, purged = 0, jobs = 0;
 	char days[16];
 	const char *p[2] = { days, "500" };
 	PGresult *res;
@@ -181,10 +183,14 @@ static int cmd_maintenance(db_t *db, const config_t *cfg)
 		if (n < 500)
 			break;
 	}
+	if (rc == DB_OK && (rc = db_query(db, a, &st_jobs_prune, 1, (const char *[]){ "7" }, &res)) ==
+	    DB_OK)
+		jobs = atoll(PQgetvalue(res, 0, 0));
 	arena_free(a);
 	if (rc != DB_OK)
 		return db_fail(db, rc);
 	printf("maintenance: removed %lld expired sessions, throttles and tokens\n", removed);
+	printf("maintenance: removed %lld jobs finished more than 7 days ago\n", jobs);
 	if (cfg->trash_retention_days > 0)
 		printf("maintenance: purged %lld trash items deleted more than %d days ago\n", purged,
 		       cfg->trash_retention_days);

@@ -24,6 +24,7 @@
 
 DB_STMT(st_job_claim, "SELECT job_claim()");
 DB_STMT(st_job_step, "SELECT job_step($1, $2)");
+DB_STMT(st_job_release, "SELECT job_release($1)");
 
 static volatile sig_atomic_t jobs_stop;
 
@@ -101,6 +102,9 @@ static void tree_jobs_pass(db_t *db, arena_t *a)
 		while ((n = tree_job_step(db, a, id)) > 0) {
 			total += n;
 			if (stop_pending()) {
+				const char *p[1] = { id };
+
+				db_query(db, a, &st_job_release, 1, p, NULL);
 				log_info("jobs: stopping; job %s goes on in the next runner", id);
 				return;
 			}

@@ -977,7 +977,8 @@ BEGIN
                started_at = coalesce(started_at, now())
          WHERE id = jid;
         -- a job that keeps failing (its runner dies or errs on it every
-        -- time) is given up rather than retried for ever
+        -- time) is given up rather than retried for ever; a runner that
+        -- stops cleanly gives its job back without counting (job_release)
         UPDATE jobs SET state = 'failed', finished_at = now(), runner_pid = NULL,
                error = json_build_object('type', 'https://coffer.dev/problems/job_failed',
                    'title', 'Internal Server Error', 'status', 500, 'code', 'job_failed',
@@ -1021,3 +1022,19 @@ BEGIN
     END LOOP;
     RETURN n;
 END $$;
+
+-- A runner that stops between two batches gives its job back: queued
+-- again, and the attempt not counted.
+CREATE FUNCTION job_release(p_job uuid) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE jobs SET state = 'queued', runner_pid = NULL, attempts = greatest(attempts - 1, 0)
+     WHERE id = p_job AND state = 'running' AND runner_pid = pg_backend_pid()
+$$;
+
+-- Finished jobs (and their per-item results) older than p_days days.
+CREATE FUNCTION jobs_prune(p_days integer) RETURNS integer
+LANGUAGE sql AS $$
+    WITH d AS (DELETE FROM jobs WHERE state IN ('succeeded', 'failed')
+                AND finished_at < now() - p_days * interval '1 day' RETURNING 1)
+    SELECT count(*)::integer FROM d
+$$;

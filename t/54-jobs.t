@@ -14,7 +14,9 @@
 # folders killed (SIGKILL of coffer-jobs) while running with done > 0 is
 # resumed by the restarted runner and finishes succeeded with every item
 # copied exactly once (no duplicate, nothing missing, totals and usage
-# exact); the same for a bulk delete job.
+# exact); the same for a bulk delete job. A runner stopped cleanly
+# (SIGTERM) gives its job back without counting an attempt, and the next
+# one finishes it; maintenance removes jobs finished over a week ago.
 use strict;
 use warnings;
 
@@ -423,6 +425,39 @@ SKIP: {
 		[ join ' ', scalar @chunk, scalar @chunk ], 'every file is in the trash as its own unit';
 	is $s->usage($carol)->{used}, $use0 - @chunk * length $content, 'usage released once for each';
 	tree_consistent($s, 'after the delete job', $carol);
+}
+
+# a runner stopped cleanly (SIGTERM) between two batches gives its job back
+# without counting an attempt; the next runner finishes it
+SKIP: {
+	skip 'no source folders', 5 unless $caught && @srcf;
+	my $again = mkdir_ok($carol, 'copy-term');
+	my $r2 = bulk($carol, copy => [ map { $_->{id} } @srcf ], $again->{id});
+	my $tj = ref $r2->{json} eq 'HASH' && $r2->{json}{job} ? $r2->{json}{job} : {};
+	is $r2->{status}, 202, 'another copy job' or diag $r2->describe;
+	my $running = catch_running($carol, sql_id($tj->{id}), 60);
+	skip 'the job finished before it was seen running', 4 unless $running;
+	my $pid = $s->jobs_pid;
+	kill 'TERM', $pid if $pid;
+	ok wait_until(sub { my $p = $s->jobs_pid; $p && $p != $pid }, 15, 0.05), 'SIGTERM: a new jobs process';
+	my $fin = eval { job_wait($carol, sql_id($tj->{id}), 90) } || {};
+	my $res = job_done_ok($fin, 'the job stopped cleanly was finished by the next runner');
+	is scalar @{ $res->{items} || [] }, scalar @srcf, '... every item once';
+	is $s->psql("SELECT attempts FROM jobs WHERE id = '" . sql_id($tj->{id}) . "'"), 1,
+		'jobs.attempts: a clean stop is not counted';
+}
+
+# coffer-admin maintenance removes jobs finished more than 7 days ago
+{
+	my $jid = sql_id($cjob ? $cjob->{id} : undef);
+	$s->psql("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = '$jid'");
+	my $m = $s->admin('maintenance');
+	is $m->{exit}, 0, 'maintenance: exit 0' or diag "$m->{out}$m->{err}";
+	like $m->{out}, qr/removed [1-9]\d* jobs finished more than 7 days ago/, '... reports the old jobs it removed';
+	is $s->psql("SELECT count(*) FROM jobs WHERE id = '$jid'"), 0, 'the old job is gone';
+	is $carol->get("/api/jobs/$jid")->{status}, 404, '... and GET /api/jobs/<id> answers 404';
+	cmp_ok $s->psql("SELECT count(*) FROM jobs WHERE finished_at > now() - interval '1 day'"), '>', 0,
+		'recent jobs are kept';
 }
 
 diag sprintf 'ran in %.1f s', time - $t0;
