@@ -164,6 +164,16 @@ void resp_json(req_t *r, int status, json_object *obj)
 	r->responded = true;
 }
 
+void resp_json_text(req_t *r, int status, const char *text, size_t n)
+{
+	r->status = status;
+	r->content_type = "application/json; charset=utf-8";
+	buf_reset(&r->body);
+	buf_add(&r->body, text, n);
+	buf_addc(&r->body, '\n');
+	r->responded = true;
+}
+
 void resp_empty(req_t *r, int status)
 {
 	r->status = status;

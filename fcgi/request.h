@@ -81,6 +81,8 @@ json_object *req_json_body(req_t *r);
 /* Response building. */
 void resp_header(req_t *r, const char *name, const char *value);
 void resp_json(req_t *r, int status, json_object *obj);   /* takes ownership */
+/* Answer with JSON text the handler composed (from JSON the database made). */
+void resp_json_text(req_t *r, int status, const char *text, size_t n);
 void resp_empty(req_t *r, int status);
 void resp_problem(req_t *r, int status, const char *code, const char *detail);
 /* A problem JSON object (RFC 9457) with our type URI and code. */

@@ -141,6 +141,10 @@ int db_query(db_t *db, arena_t *a, db_stmt_t *st, int n, const char *const *vals
 		*out = NULL;
 	if (db->conn == NULL && db_connect(db) != DB_OK)
 		return DB_EUNAVAIL;
+	if (st->plan_each_time) {
+		res = PQexecParams(db->conn, st->sql, n, NULL, vals, NULL, NULL, 0);
+		goto done;
+	}
 	if (st->gen != db->gen) {
 		res = PQprepare(db->conn, st->name, st->sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -149,6 +153,7 @@ int db_query(db_t *db, arena_t *a, db_stmt_t *st, int n, const char *const *vals
 		st->gen = db->gen;
 	}
 	res = PQexecPrepared(db->conn, st->name, n, vals, NULL, NULL, 0);
+done:
 	rs = PQresultStatus(res);
 	if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
 		return fail(db, res, st->name);

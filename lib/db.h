@@ -28,10 +28,14 @@ typedef struct db_stmt {
 	const char *name;   /* unique per process */
 	const char *sql;
 	unsigned gen;       /* connection generation it was prepared on */
+	/* never prepared: planned with its values at every run (unnamed
+	 * statement), for queries whose best plan depends on them so much that
+	 * a generic plan would be a disaster (listings of huge folders) */
+	bool plan_each_time;
 } db_stmt_t;
 
 /* Declare a statement: DB_STMT(st_user_get, "SELECT ... WHERE id = $1"); */
-#define DB_STMT(var, text) static db_stmt_t var = { #var, text, 0 }
+#define DB_STMT(var, text) static db_stmt_t var = { #var, text, 0, false }
 
 typedef struct db {
 	PGconn *conn;
