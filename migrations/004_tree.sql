@@ -351,6 +351,17 @@ CREATE TRIGGER folders_totals_upd AFTER UPDATE ON folders
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION folders_totals_upd();
 
+-- Folders made before this migration: their totals from a recount.
+WITH RECURSIVE sub(top, id) AS (
+    SELECT id, id FROM folders WHERE NOT is_deleted
+  UNION ALL
+    SELECT sub.top, c.id FROM sub JOIN folders c ON c.parent_id = sub.id AND NOT c.is_deleted)
+UPDATE folders f SET file_count = r.n, total_size = r.s
+  FROM (SELECT sub.top, count(x.id) AS n, coalesce(sum(x.size), 0) AS s
+          FROM sub LEFT JOIN files x ON x.folder_id = sub.id AND NOT x.is_deleted
+         GROUP BY sub.top) r
+ WHERE r.top = f.id AND (f.file_count <> r.n OR f.total_size <> r.s);
+
 -- ---------------------------------------------------------------- usage, set-based
 
 DROP TRIGGER file_versions_account ON file_versions;
@@ -423,7 +434,10 @@ CREATE TRIGGER files_usage_upd AFTER UPDATE ON files
 
 -- file_store (003) now takes the tree lock and refuses a folder that is not
 -- the user's live folder (foreign_key_violation: 404 for the caller).
-CREATE OR REPLACE FUNCTION file_store(p_user uuid, p_folder uuid, p_name text, p_sha bytea,
+-- Dropped first: CREATE OR REPLACE cannot change a function's OUT row, and
+-- databases migrated with an early 003 have another one.
+DROP FUNCTION file_store(uuid, uuid, text, bytea, bigint, text, text, text[], text, integer);
+CREATE FUNCTION file_store(p_user uuid, p_folder uuid, p_name text, p_sha bytea,
                            p_size bigint, p_mime text, p_description text, p_tags text[],
                            p_policy text, p_keep integer,
                            OUT file json, OUT compression text, OUT blob_new boolean,

@@ -1,10 +1,10 @@
 package Bench;
 
-# Helpers shared by the benchmarks in bench/ (bench/run, bench/files): small
-# utilities, process clean-up, the reference nginx, the nginx access-log
-# check, and the CPU accounting from /proc. Core Perl modules only.
-# Everything is exported; the scripts keep their own END blocks and signal
-# handlers, since what must be stopped differs between them.
+# Helpers shared by the benchmarks in bench/ (bench/run, bench/files,
+# bench/folders): small utilities, process clean-up, the reference nginx,
+# the nginx access-log check, and the CPU accounting from /proc. Core Perl
+# modules only. Everything is exported; the scripts keep their own END blocks
+# and signal handlers, since what must be stopped differs between them.
 
 use strict;
 use warnings;
