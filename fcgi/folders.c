@@ -14,6 +14,7 @@
 
 #include "activity.h"
 #include "files.h"
+#include "folders.h"
 #include "listing.h"
 #include "handlers.h"
 #include "log.h"
@@ -54,8 +55,9 @@ static const sortkey_t file_keys[NSORTS] = {
 };
 
 /* Parameters: $1 folder, $2 page size + 1, $3 type, $4 mime prefix, $5
- * name substring, then the cursor's keys and id. */
-#define LIST_FIXED_PARAMS 5
+ * name substring, $6 the caller's permissions (JSON; NULL: the owner's),
+ * then the cursor's keys and id. */
+#define LIST_FIXED_PARAMS 6
 
 static db_stmt_t list_stmts[NSORTS][2][NSHAPES];
 static char list_names[NSORTS][2][NSHAPES][32];
@@ -102,9 +104,9 @@ static void add_part(buf_t *b, bool folders, const sortkey_t *k, bool desc, bool
 
 	buf_addf(b, "(SELECT %d AS g, ", folders ? 0 : 1);
 	if (folders)
-		buf_adds(b, "folder_json(f, (SELECT path FROM p) || f.name)::text AS j, ");
+		buf_adds(b, "folder_json(f, (SELECT path FROM p) || f.name, $6::json)::text AS j, ");
 	else
-		buf_adds(b, "file_json(x)::text AS j, ");
+		buf_adds(b, "file_json(x, $6::json)::text AS j, ");
 	if (k->out)
 		fmt_alias(b, k->out, a);
 	else
@@ -158,7 +160,7 @@ static db_stmt_t *list_stmt(int sort, bool desc, int shape)
 }
 
 /* The listing's parameters; answers 400 and returns -1 on bad ones. */
-static int listq_parse(req_t *r, listing_t *q, bool with_folder, const char *folder)
+int folders_listing_parse(req_t *r, listing_t *q, bool with_folder, const char *folder)
 {
 	if (listing_parse(r->arena, r->query, strlen(r->query), with_folder, folder, q) == 0)
 		return 0;
@@ -177,7 +179,8 @@ static int listq_parse(req_t *r, listing_t *q, bool with_folder, const char *fol
 /* Run the listing and append '"items": [...], "next_cursor": ...' to out:
  * the items are the database's JSON text, passed through unparsed. Answers
  * and returns -1 on failure. */
-static int listq_run(req_t *r, const listing_t *q, const char *folder, buf_t *out)
+int folders_listing(req_t *r, const listing_t *q, const char *folder, const char *perms,
+		    buf_t *out)
 {
 	const char *p[LIST_FIXED_PARAMS + 3];
 	char lim[16];
@@ -190,6 +193,7 @@ static int listq_run(req_t *r, const listing_t *q, const char *folder, buf_t *ou
 	p[2] = q->type;
 	p[3] = q->mime;
 	p[4] = q->name;
+	p[5] = perms;
 	if (q->after) {
 		shape = q->after_kind == 'd' ? SHAPE_IN_FOLDERS : SHAPE_IN_FILES;
 		if (listing_keyed(q->sort, q->after_kind))
@@ -241,7 +245,7 @@ void h_files_list(req_t *r)
 	buf_t out = BUF_INIT;
 	int rc;
 
-	if (listq_parse(r, &q, true, r->user.root_folder_id) < 0)
+	if (folders_listing_parse(r, &q, true, r->user.root_folder_id) < 0)
 		return;
 	folder = q.folder_id ? q.folder_id : r->user.root_folder_id;
 	if (q.folder_id) {
@@ -257,7 +261,7 @@ void h_files_list(req_t *r)
 		}
 	}
 	buf_addc(&out, '{');
-	if (listq_run(r, &q, folder, &out) == 0) {
+	if (folders_listing(r, &q, folder, NULL, &out) == 0) {
 		buf_addc(&out, '}');
 		resp_json_text(r, 200, out.p, out.len);
 	}
@@ -405,7 +409,7 @@ void h_folder_get(req_t *r)
 	const char *obj;
 	int rc, len;
 
-	if (listq_parse(r, &q, false, id) < 0)
+	if (folders_listing_parse(r, &q, false, id) < 0)
 		return;
 	if ((rc = db_query(r->db, r->arena, &st_folder_get, 2, p, &res)) != DB_OK) {
 		resp_db_error(r, rc);
@@ -428,7 +432,7 @@ void h_folder_get(req_t *r)
 	buf_adds(&out, ", \"breadcrumb\": ");
 	buf_add(&out, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
 	buf_adds(&out, ", ");
-	if (listq_run(r, &q, id, &out) == 0) {
+	if (folders_listing(r, &q, id, NULL, &out) == 0) {
 		buf_addc(&out, '}');
 		resp_json_text(r, 200, out.p, out.len);
 	}

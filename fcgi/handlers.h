@@ -48,6 +48,14 @@ void h_trash_purge(req_t *r);
 void h_jobs_list(req_t *r);
 void h_job_get(req_t *r);
 
+/* shares.c */
+void h_file_share(req_t *r);
+void h_folder_share(req_t *r);
+void h_shares_list(req_t *r);
+void h_share_update(req_t *r);
+void h_share_delete(req_t *r);
+void h_share_open(req_t *r);
+
 /* Resolve the principal from the Authorization header or the session
  * cookie. Returns 1 authenticated, 0 not (no response sent), -1 when a
  * response (503) was sent. */

@@ -359,3 +359,44 @@ int req_cursor(req_t *r, const char **parts, int n)
 	}
 	return 1;
 }
+
+void req_list_by_time(req_t *r, db_stmt_t *first, db_stmt_t *after_st)
+{
+	const char *after[2] = { NULL, NULL }, *p[4];
+	char lim[16];
+	int limit = req_page_limit(r), rc, n;
+	PGresult *res;
+	json_object *o, *items;
+
+	if (limit < 0 || (rc = req_cursor(r, after, 2)) < 0)
+		return;
+	if (rc == 1 && (!text_uuid_valid(after[1], strlen(after[1])) || strlen(after[0]) > 40 ||
+			strspn(after[0], "0123456789-:. +") != strlen(after[0]))) {
+		resp_problem(r, 400, "invalid_request", "The cursor is invalid.");
+		return;
+	}
+	snprintf(lim, sizeof(lim), "%d", limit + 1);
+	p[0] = r->user.id;
+	p[1] = lim;
+	p[2] = after[0];
+	p[3] = after[1];
+	rc = db_query(r->db, r->arena, rc == 1 ? after_st : first, rc == 1 ? 4 : 2, p, &res);
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	n = PQntuples(res);
+	o = json_object_new_object();
+	items = json_object_new_array();
+	for (int i = 0; i < n && i < limit; i++)
+		json_object_array_add(items, json_tokener_parse(PQgetvalue(res, i, 0)));
+	json_object_object_add(o, "items", items);
+	if (n > limit) {
+		const char *parts[2] = { PQgetvalue(res, limit - 1, 1), PQgetvalue(res, limit - 1, 2) };
+
+		json_object_object_add(o, "next_cursor", jstr(cursor_encode(r->arena, parts, 2)));
+	} else {
+		json_object_object_add(o, "next_cursor", NULL);
+	}
+	resp_json(r, 200, o);
+}

@@ -73,6 +73,10 @@ int req_query_uint(req_t *r, const char *key, long long min, long long max,
  * 0 absent; on a malformed cursor answers 400 and returns -1. The caller
  * still validates what each part holds. */
 int req_cursor(req_t *r, const char **parts, int n);
+/* Answer a list of the caller's rows paged by (timestamp, id), newest
+ * first: first(user id, limit) and after(user id, limit, time, id) return
+ * (JSON text, time as text, id); ?limit= and ?cursor= are taken care of. */
+void req_list_by_time(req_t *r, db_stmt_t *first, db_stmt_t *after);
 /* Read and parse a JSON object body. On any problem (wrong type, too large,
  * malformed, invalid UTF-8, not an object) answers 4xx and returns NULL.
  * The object is released with the arena. */

@@ -36,6 +36,12 @@ const route_t routes[] = {
 	{ "DELETE", "/api/trash",                          h_trash_empty,           ROUTE_AUTH },
 	{ "POST",   "/api/trash/:id/restore",              h_trash_restore,         ROUTE_AUTH },
 	{ "DELETE", "/api/trash/:id",                      h_trash_purge,           ROUTE_AUTH },
+	{ "POST",   "/api/files/:id/share",                h_file_share,            ROUTE_AUTH },
+	{ "POST",   "/api/folders/:id/share",              h_folder_share,          ROUTE_AUTH },
+	{ "GET",    "/api/shares",                         h_shares_list,           ROUTE_AUTH },
+	{ "PUT",    "/api/shares/:id",                     h_share_update,          ROUTE_AUTH },
+	{ "DELETE", "/api/shares/:id",                     h_share_delete,          ROUTE_AUTH },
+	{ "GET",    "/api/shares/:token",                  h_share_open,            0 },
 	{ "GET",    "/api/jobs",                           h_jobs_list,             ROUTE_AUTH },
 	{ "GET",    "/api/jobs/:id",                       h_job_get,               ROUTE_AUTH },
 };

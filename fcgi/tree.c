@@ -416,53 +416,9 @@ DB_STMT(st_trash_after,
 	"  ORDER BY f.deleted_at DESC, f.id DESC LIMIT $2)) t "
 	"ORDER BY del DESC, id DESC LIMIT $2");
 
-/* A list of the caller's rows paged by (timestamp, id), newest first:
- * first(user, limit) and after(user, limit, time, id) return (json, time
- * text, id). */
-static void time_keyset_list(req_t *r, db_stmt_t *first, db_stmt_t *after_st)
-{
-	const char *after[2] = { NULL, NULL }, *p[4];
-	char lim[16];
-	int limit = req_page_limit(r), rc, n;
-	PGresult *res;
-	json_object *o, *items;
-
-	if (limit < 0 || (rc = req_cursor(r, after, 2)) < 0)
-		return;
-	if (rc == 1 && (!text_uuid_valid(after[1], strlen(after[1])) || strlen(after[0]) > 40 ||
-			strspn(after[0], "0123456789-:. +") != strlen(after[0]))) {
-		resp_problem(r, 400, "invalid_request", "The cursor is invalid.");
-		return;
-	}
-	snprintf(lim, sizeof(lim), "%d", limit + 1);
-	p[0] = r->user.id;
-	p[1] = lim;
-	p[2] = after[0];
-	p[3] = after[1];
-	rc = db_query(r->db, r->arena, rc == 1 ? after_st : first, rc == 1 ? 4 : 2, p, &res);
-	if (rc != DB_OK) {
-		resp_db_error(r, rc);
-		return;
-	}
-	n = PQntuples(res);
-	o = json_object_new_object();
-	items = json_object_new_array();
-	for (int i = 0; i < n && i < limit; i++)
-		json_object_array_add(items, json_tokener_parse(PQgetvalue(res, i, 0)));
-	json_object_object_add(o, "items", items);
-	if (n > limit) {
-		const char *parts[2] = { PQgetvalue(res, limit - 1, 1), PQgetvalue(res, limit - 1, 2) };
-
-		json_object_object_add(o, "next_cursor", jstr(cursor_encode(r->arena, parts, 2)));
-	} else {
-		json_object_object_add(o, "next_cursor", NULL);
-	}
-	resp_json(r, 200, o);
-}
-
 void h_trash_list(req_t *r)
 {
-	time_keyset_list(r, &st_trash_first, &st_trash_after);
+	req_list_by_time(r, &st_trash_first, &st_trash_after);
 }
 
 void h_trash_restore(req_t *r)
@@ -570,5 +526,5 @@ void h_job_get(req_t *r)
 
 void h_jobs_list(req_t *r)
 {
-	time_keyset_list(r, &st_jobs_first, &st_jobs_after);
+	req_list_by_time(r, &st_jobs_first, &st_jobs_after);
 }

@@ -169,3 +169,78 @@ int text_parse_size(const char *p, size_t n, long long *out)
 	*out = v * mul;
 	return 0;
 }
+
+/* n decimal digits at p as a number, or -1 */
+static int digits(const char *p, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+static long long days_from_civil(long long y, int m, int d)
+{
+	/* days since 1970-01-01 of a proleptic Gregorian date */
+	long long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int text_rfc3339_parse(const char *p, size_t n, time_t *out)
+{
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int Y, M, D, h, m, s, off = 0, dim;
+	size_t i = 19;
+
+	if (n < 20 || n > 40 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't') ||
+	    p[13] != ':' || p[16] != ':')
+		return -1;
+	Y = digits(p, 4);
+	M = digits(p + 5, 2);
+	D = digits(p + 8, 2);
+	h = digits(p + 11, 2);
+	m = digits(p + 14, 2);
+	s = digits(p + 17, 2);
+	if (Y < 0 || M < 1 || M > 12 || D < 1 || h < 0 || h > 23 || m < 0 || m > 59 || s < 0 ||
+	    s > 60)
+		return -1;
+	dim = mdays[M - 1];
+	if (M == 2 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0))
+		dim = 28;
+	if (D > dim)
+		return -1;
+	if (p[i] == '.') {
+		i++;
+		if (i >= n || p[i] < '0' || p[i] > '9')
+			return -1;
+		while (i < n && p[i] >= '0' && p[i] <= '9')
+			i++;
+	}
+	if (i >= n)
+		return -1;
+	if ((p[i] == 'Z' || p[i] == 'z') && i + 1 == n) {
+		off = 0;
+	} else if ((p[i] == '+' || p[i] == '-') && i + 6 == n && p[i + 3] == ':') {
+		int oh = digits(p + i + 1, 2), om = digits(p + i + 4, 2);
+
+		if (oh < 0 || oh > 23 || om < 0 || om > 59)
+			return -1;
+		off = (oh * 60 + om) * 60 * (p[i] == '+' ? 1 : -1);
+	} else {
+		return -1;
+	}
+	if (s == 60)
+		s = 59;   /* a leap second: the second before it will do */
+	*out = (time_t)(days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + s - off);
+	return 0;
+}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 /* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool text_utf8_valid(const char *p, size_t n);
@@ -25,5 +26,10 @@ bool text_email_valid(const char *p, size_t n);
 int text_parse_size(const char *p, size_t n, long long *out);
 /* Parse a non-negative decimal integer without sign or spaces. */
 int text_parse_uint(const char *p, size_t n, long long max, long long *out);
+/* An RFC 3339 date-time, "2026-11-23T22:44:00Z" (seconds may carry a
+ * fraction, 't' and 'z' are accepted, the offset may be +hh:mm / -hh:mm),
+ * as seconds since the epoch (fractions dropped). 0, or -1 when p[0..n) is
+ * not one, or names no real date (2026-02-30, 25:00...). */
+int text_rfc3339_parse(const char *p, size_t n, time_t *out);
 
 #endif
