@@ -73,15 +73,17 @@ DB_STMT(st_download_lookup,
  * second of counts and download entries; a graceful stop flushes them. */
 DB_STMT(st_downloads_flush,
 	"WITH ev AS (SELECT * FROM json_to_recordset($1::json) AS x(file_id uuid, user_id uuid, "
-	"            name text, ip text, ua text, version integer, at timestamptz)), "
+	"            share_id uuid, name text, ip text, ua text, version integer, at timestamptz)), "
 	"c AS (UPDATE files f SET download_count = f.download_count + n.cnt "
 	"      FROM (SELECT file_id, count(*) AS cnt FROM ev GROUP BY file_id) n "
 	"      WHERE f.id = n.file_id) "
 	"INSERT INTO activity_log (user_id, action, target_id, target_kind, target_name, "
 	"                          ip_address, user_agent, details, created_at) "
-	"SELECT user_id, 'download', file_id, 'file', name, "
+	"SELECT user_id, CASE WHEN share_id IS NULL THEN 'download' ELSE 'share_download' END, "
+	"       file_id, 'file', name, "
 	"       CASE WHEN ip ~ '^[0-9a-fA-F.:]+$' THEN ip::inet END, left(ua, 512), "
-	"       json_build_object('version', version), at FROM ev");
+	"       CASE WHEN share_id IS NULL THEN json_build_object('version', version) "
+	"            ELSE json_build_object('version', version, 'share_id', share_id) END, at FROM ev");
 
 #define DOWNLOADS_BATCH    128
 #define DOWNLOADS_DELAY_MS 1000
@@ -97,7 +99,7 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void download_record(req_t *r, const char *name, const char *version)
+static void download_record(req_t *r, const dl_who_t *who, const char *name, const char *version)
 {
 	json_object *ev = json_object_new_object();
 	struct timespec ts;
@@ -108,8 +110,9 @@ static void download_record(req_t *r, const char *name, const char *version)
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(at, sizeof(at), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
-	json_object_object_add(ev, "file_id", jstr(r->params[0]));
-	json_object_object_add(ev, "user_id", jstr(r->user.id));
+	json_object_object_add(ev, "file_id", jstr(who->file_id));
+	json_object_object_add(ev, "user_id", jstr(who->owner_id));
+	json_object_object_add(ev, "share_id", jstr(who->share_id));
 	json_object_object_add(ev, "name", jstr(name));
 	json_object_object_add(ev, "ip", jstr(r->remote_addr));
 	json_object_object_add(ev, "ua", r->user_agent && text_utf8_valid(r->user_agent,
@@ -550,9 +553,9 @@ static void send_gz_ranges(req_t *r, const dl_t *d, const range_t *rg, int nr)
 	close(fd);
 }
 
-static void download(req_t *r, const char *version)
+void files_download(req_t *r, const dl_who_t *who, const char *version)
 {
-	const char *p[3] = { r->params[0], r->user.id, version };
+	const char *p[3] = { who->file_id, who->owner_id, version };
 	const char *range = req_param(r, "HTTP_RANGE"), *disp = "attachment", *loc;
 	const char *ae;
 	bool gz_out;
@@ -629,7 +632,7 @@ static void download(req_t *r, const char *version)
 	/* a download counts once: a client fetching a file in pieces (resuming,
 	 * parallel ranges) is counted for the piece that starts at byte 0 */
 	if (strcmp(r->method, "HEAD") != 0 && (nr == 0 || rg[0].start == 0))
-		download_record(r, d.name, d.version);
+		download_record(r, who, d.name, d.version);
 	resp_header(r, "ETag", gz_out && nr == 0 ? d.etag_gz : d.etag);
 	if (d.gz && nr > 0) {
 		send_gz_ranges(r, &d, rg, nr);
@@ -659,12 +662,16 @@ void h_file_download(req_t *r)
 
 	if (rc < 0)
 		return;
-	download(r, rc == 1 ? arena_printf(r->arena, "%lld", ver) : NULL);
+	dl_who_t who = { r->params[0], r->user.id, NULL };
+
+	files_download(r, &who, rc == 1 ? arena_printf(r->arena, "%lld", ver) : NULL);
 }
 
 void h_file_version_download(req_t *r)
 {
-	download(r, r->params[1]);
+	dl_who_t who = { r->params[0], r->user.id, NULL };
+
+	files_download(r, &who, r->params[1]);
 }
 
 /* ---- versions ---- */

@@ -27,6 +27,19 @@ int files_store(req_t *r, blob_tmp_t *t, const unsigned char sha[32], const char
 		const char *name, const char *mime, const char *description,
 		const char *tags_json, const char *policy, files_stored_t *out);
 
+/* Whose download: the file, its owner (whose usage and activity it is),
+ * and the share link it goes through (NULL for the owner's own). */
+typedef struct dl_who {
+	const char *file_id;
+	const char *owner_id;
+	const char *share_id;
+} dl_who_t;
+
+/* Answer GET (or HEAD) of a file's content (version NULL: the current one):
+ * preconditions, Range, X-Accel-Redirect to the blob; counted and logged.
+ * The caller has checked that whoever asks may download it. */
+void files_download(req_t *r, const dl_who_t *who, const char *version);
+
 /* Pending download counts and log entries (see files.c): milliseconds until
  * they are due to be written, 0 now, -1 when there are none. */
 long long files_downloads_due(void);

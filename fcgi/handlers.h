@@ -55,6 +55,8 @@ void h_shares_list(req_t *r);
 void h_share_update(req_t *r);
 void h_share_delete(req_t *r);
 void h_share_open(req_t *r);
+void h_share_download(req_t *r);
+void h_share_file_download(req_t *r);
 
 /* Resolve the principal from the Authorization header or the session
  * cookie. Returns 1 authenticated, 0 not (no response sent), -1 when a

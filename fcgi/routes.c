@@ -42,6 +42,8 @@ const route_t routes[] = {
 	{ "PUT",    "/api/shares/:id",                     h_share_update,          ROUTE_AUTH },
 	{ "DELETE", "/api/shares/:id",                     h_share_delete,          ROUTE_AUTH },
 	{ "GET",    "/api/shares/:token",                  h_share_open,            0 },
+	{ "GET",    "/api/shares/:token/download",         h_share_download,        0 },
+	{ "GET",    "/api/shares/:token/files/:id/download", h_share_file_download, 0 },
 	{ "GET",    "/api/jobs",                           h_jobs_list,             ROUTE_AUTH },
 	{ "GET",    "/api/jobs/:id",                       h_job_get,               ROUTE_AUTH },
 };

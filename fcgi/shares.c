@@ -13,6 +13,7 @@
 #include "account.h"
 #include "activity.h"
 #include "auth.h"
+#include "files.h"
 #include "folders.h"
 #include "handlers.h"
 #include "log.h"
@@ -352,75 +353,96 @@ static void share_not_found(req_t *r, const char *probe_key)
 	resp_problem(r, 404, "not_found", "No such share link.");
 }
 
-void h_share_open(req_t *r)
+typedef struct share {
+	const char *id, *owner, *kind, *target, *permission;
+} share_t;
+
+/* The link of the route's token, checked: known and active (else 404, and
+ * the address's probe counted), not expired (410), its password given in
+ * X-Share-Password when it has one (401; failures counted per link, 429
+ * past the limit). 0, or -1 when answered. */
+static int share_resolve(req_t *r, share_t *sh)
 {
-	const char *token = r->params[0], *probe, *p[4], *pw;
+	const char *token = r->params[0], *probe, *p[1], *pw;
 	char digest[AUTH_DIGEST_HEX];
-	PGresult *res, *item;
-	const char *id, *kind, *target, *hash;
+	PGresult *res;
 	int rc, retry = 0;
-	buf_t out = BUF_INIT;
-	listing_t q;
 
 	probe = arena_printf(r->arena, "sprobe:%s", r->remote_addr ? r->remote_addr : "");
-	if (account_throttle_check(r->db, r->arena, NULL, probe, SHARE_PW_FAILS, SHARE_PROBES,
-				   SHARE_WINDOW / 15, &retry) != DB_OK) {
-		resp_db_error(r, DB_EUNAVAIL);
-		return;
+	if ((rc = account_throttle_check(r->db, r->arena, NULL, probe, SHARE_PW_FAILS, SHARE_PROBES,
+					 SHARE_WINDOW / 15, &retry)) != DB_OK) {
+		resp_db_error(r, rc);
+		return -1;
 	}
 	if (retry > 0) {
 		rate_limited(r, retry);
-		return;
+		return -1;
 	}
 	if (!token_valid(token)) {
 		share_not_found(r, probe);
-		return;
+		return -1;
 	}
 	auth_digest(token, strlen(token), digest);
 	p[0] = digest;
 	if ((rc = db_query(r->db, r->arena, &st_share_lookup, 1, p, &res)) != DB_OK) {
 		resp_db_error(r, rc);
-		return;
+		return -1;
 	}
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) || strcmp(PQgetvalue(res, 0, 4), "t") != 0) {
 		share_not_found(r, probe);
-		return;
+		return -1;
 	}
-	id = PQgetvalue(res, 0, 0);
-	kind = PQgetvalue(res, 0, 2);
-	target = PQgetvalue(res, 0, 3);
+	sh->id = PQgetvalue(res, 0, 0);
+	sh->owner = PQgetvalue(res, 0, 1);
+	sh->kind = PQgetvalue(res, 0, 2);
+	sh->target = PQgetvalue(res, 0, 3);
+	sh->permission = PQgetvalue(res, 0, 7);
 	if (strcmp(PQgetvalue(res, 0, 5), "t") == 0) {
 		resp_problem(r, 410, "share_expired", "This share link has expired.");
-		return;
+		return -1;
 	}
 	if (!PQgetisnull(res, 0, 6)) {
-		const char *key = arena_printf(r->arena, "sharepw:%s", id);
+		const char *key = arena_printf(r->arena, "sharepw:%s", sh->id);
 
-		hash = PQgetvalue(res, 0, 6);
-		if (account_throttle_check(r->db, r->arena, key, NULL, SHARE_PW_FAILS, SHARE_PROBES,
-					   SHARE_WINDOW, &retry) != DB_OK) {
-			resp_db_error(r, DB_EUNAVAIL);
-			return;
+		if ((rc = account_throttle_check(r->db, r->arena, key, NULL, SHARE_PW_FAILS,
+						 SHARE_PROBES, SHARE_WINDOW, &retry)) != DB_OK) {
+			resp_db_error(r, rc);
+			return -1;
 		}
 		if (retry > 0) {
 			rate_limited(r, retry);
-			return;
+			return -1;
 		}
 		pw = req_param(r, "HTTP_X_SHARE_PASSWORD");
 		if (pw == NULL || *pw == '\0') {
 			resp_problem(r, 401, "share_password_required",
 				     "This share link needs its password, in the X-Share-Password header.");
-			return;
+			return -1;
 		}
-		if (!auth_password_verify(hash, pw, strlen(pw), r->cfg->argon2_m_kib, r->cfg->argon2_t)) {
+		if (!auth_password_verify(PQgetvalue(res, 0, 6), pw, strlen(pw), r->cfg->argon2_m_kib,
+					  r->cfg->argon2_t)) {
 			account_throttle_fail(r->db, r->arena, key, SHARE_WINDOW);
 			resp_problem(r, 401, "share_password_invalid", "The share password is wrong.");
-			return;
+			return -1;
 		}
 	}
-	p[0] = id;
-	p[1] = kind;
-	p[2] = target;
+	return 0;
+}
+
+void h_share_open(req_t *r)
+{
+	const char *p[4];
+	PGresult *item;
+	int rc;
+	buf_t out = BUF_INIT;
+	listing_t q;
+	share_t sh;
+
+	if (share_resolve(r, &sh) < 0)
+		return;
+	p[0] = sh.id;
+	p[1] = sh.kind;
+	p[2] = sh.target;
 	if ((rc = db_query(r->db, r->arena, &st_share_item_json, 3, p, &item)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;
@@ -432,18 +454,18 @@ void h_share_open(req_t *r)
 		return;
 	}
 	buf_adds(&out, "{\"share\": {\"kind\": \"");
-	buf_adds(&out, kind);
+	buf_adds(&out, sh.kind);
 	buf_adds(&out, "\", \"permission\": \"");
-	buf_adds(&out, PQgetvalue(res, 0, 7));
+	buf_adds(&out, sh.permission);
 	buf_adds(&out, "\"}, \"item\": ");
 	buf_add(&out, PQgetvalue(item, 0, 0), (size_t)PQgetlength(item, 0, 0));
-	if (strcmp(kind, "folder") == 0) {
-		const char *folder = target;
+	if (strcmp(sh.kind, "folder") == 0) {
+		const char *folder = sh.target;
 
-		if (folders_listing_parse(r, &q, true, target) < 0)
+		if (folders_listing_parse(r, &q, true, sh.target) < 0)
 			goto done;
-		if (q.folder_id && strcmp(q.folder_id, target) != 0) {
-			const char *w[3] = { q.folder_id, target, id };
+		if (q.folder_id && strcmp(q.folder_id, sh.target) != 0) {
+			const char *w[3] = { q.folder_id, sh.target, sh.id };
 			PGresult *in;
 
 			if ((rc = db_query(r->db, r->arena, &st_share_within, 3, w, &in)) != DB_OK) {
@@ -461,14 +483,82 @@ void h_share_open(req_t *r)
 			goto done;
 	}
 	buf_addc(&out, '}');
-	p[0] = id;
+	p[0] = sh.id;
 	p[1] = r->remote_addr ? r->remote_addr : "";
 	p[2] = r->user_agent;
-	p[3] = target;
+	p[3] = sh.target;
 	if ((rc = db_query(r->db, r->arena, &st_share_accessed, 4, p, NULL)) != DB_OK)
-		log_error("request %s: share %s: access not counted: %s", r->request_id, id,
+		log_error("request %s: share %s: access not counted: %s", r->request_id, sh.id,
 			  db_strerror(rc));
 	resp_json_text(r, 200, out.p, out.len);
 done:
 	buf_free(&out);
+}
+
+DB_STMT(st_share_file_perms,
+	"SELECT item_permissions(NULL, $1, 'file', $2)::text[]");
+
+/* a download through the link counts against its limit: only whole
+ * downloads and first pieces (a Range from byte 0), like the owner's */
+DB_STMT(st_share_download_count,
+	"UPDATE shares SET download_count = download_count + 1 "
+	"WHERE id = $1 AND (download_limit IS NULL OR download_count < download_limit) RETURNING id");
+
+static void share_download(req_t *r, const share_t *sh, const char *file_id)
+{
+	const char *p[2] = { sh->id, file_id }, *range = req_param(r, "HTTP_RANGE");
+	PGresult *res;
+	const char *perms;
+	dl_who_t who = { file_id, sh->owner, sh->id };
+	int rc = db_query(r->db, r->arena, &st_share_file_perms, 2, p, &res);
+
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	perms = PQgetvalue(res, 0, 0);
+	if (strstr(perms, "view") == NULL) {
+		resp_problem(r, 404, "not_found", "No such file in this share.");
+		return;
+	}
+	if (strstr(perms, "download") == NULL) {
+		resp_problem(r, 403, "forbidden", "This share link lets you see the file, not download it.");
+		return;
+	}
+	if (strcmp(r->method, "HEAD") != 0 &&
+	    (range == NULL || strncmp(range, "bytes=0-", 8) == 0)) {
+		if ((rc = db_query(r->db, r->arena, &st_share_download_count, 1, p, &res)) != DB_OK) {
+			resp_db_error(r, rc);
+			return;
+		}
+		if (PQntuples(res) != 1) {
+			resp_problem(r, 410, "share_expired",
+				     "This share link has reached its download limit.");
+			return;
+		}
+	}
+	files_download(r, &who, NULL);
+}
+
+void h_share_download(req_t *r)
+{
+	share_t sh;
+
+	if (share_resolve(r, &sh) < 0)
+		return;
+	if (strcmp(sh.kind, "file") != 0) {
+		resp_problem(r, 404, "not_found",
+			     "This link shares a folder: download its files by their id.");
+		return;
+	}
+	share_download(r, &sh, sh.target);
+}
+
+void h_share_file_download(req_t *r)
+{
+	share_t sh;
+
+	if (share_resolve(r, &sh) < 0)
+		return;
+	share_download(r, &sh, r->params[1]);
 }
