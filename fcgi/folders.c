@@ -55,9 +55,10 @@ static const sortkey_t file_keys[NSORTS] = {
 };
 
 /* Parameters: $1 folder, $2 page size + 1, $3 type, $4 mime prefix, $5
- * name substring, $6 the caller's permissions (JSON; NULL: the owner's),
- * then the cursor's keys and id. */
-#define LIST_FIXED_PARAMS 6
+ * name substring, $6 the caller's permissions (JSON; NULL: the owner's), $7
+ * the folder paths start at (a link's shared folder; NULL: the owner's
+ * root), then the cursor's keys and id. */
+#define LIST_FIXED_PARAMS 7
 
 static db_stmt_t list_stmts[NSORTS][2][NSHAPES];
 static char list_names[NSORTS][2][NSHAPES][32];
@@ -140,8 +141,8 @@ static db_stmt_t *list_stmt(int sort, bool desc, int shape)
 	if (st->sql)
 		return st;
 	/* path of the listed folder with a trailing slash, for the folders' paths */
-	buf_adds(&b, "WITH p AS MATERIALIZED (SELECT CASE WHEN folder_path($1) = '/' THEN '/' "
-			"ELSE folder_path($1) || '/' END AS path) "
+	buf_adds(&b, "WITH p AS MATERIALIZED (SELECT CASE WHEN folder_path_within($1, $7) = '/' "
+			"THEN '/' ELSE folder_path_within($1, $7) || '/' END AS path) "
 			"SELECT g, j, k1, k2, id FROM (");
 	if (shape != SHAPE_IN_FILES) {
 		add_part(&b, true, &folder_keys[sort], desc, shape == SHAPE_IN_FOLDERS);
@@ -180,7 +181,7 @@ int folders_listing_parse(req_t *r, listing_t *q, bool with_folder, const char *
  * the items are the database's JSON text, passed through unparsed. Answers
  * and returns -1 on failure. */
 int folders_listing(req_t *r, const listing_t *q, const char *folder, const char *perms,
-		    buf_t *out)
+		    const char *root, buf_t *out)
 {
 	const char *p[LIST_FIXED_PARAMS + 3];
 	char lim[16];
@@ -194,6 +195,7 @@ int folders_listing(req_t *r, const listing_t *q, const char *folder, const char
 	p[3] = q->mime;
 	p[4] = q->name;
 	p[5] = perms;
+	p[6] = root;
 	if (q->after) {
 		shape = q->after_kind == 'd' ? SHAPE_IN_FOLDERS : SHAPE_IN_FILES;
 		if (listing_keyed(q->sort, q->after_kind))
@@ -261,7 +263,7 @@ void h_files_list(req_t *r)
 		}
 	}
 	buf_addc(&out, '{');
-	if (folders_listing(r, &q, folder, NULL, &out) == 0) {
+	if (folders_listing(r, &q, folder, NULL, NULL, &out) == 0) {
 		buf_addc(&out, '}');
 		resp_json_text(r, 200, out.p, out.len);
 	}
@@ -432,7 +434,7 @@ void h_folder_get(req_t *r)
 	buf_adds(&out, ", \"breadcrumb\": ");
 	buf_add(&out, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
 	buf_adds(&out, ", ");
-	if (folders_listing(r, &q, id, NULL, &out) == 0) {
+	if (folders_listing(r, &q, id, NULL, NULL, &out) == 0) {
 		buf_addc(&out, '}');
 		resp_json_text(r, 200, out.p, out.len);
 	}

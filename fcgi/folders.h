@@ -12,8 +12,10 @@
 int folders_listing_parse(req_t *r, listing_t *q, bool with_folder, const char *folder);
 /* Append '"items": [...], "next_cursor": ...' of the listing of folder to
  * out. perms: the caller's permissions object on every item (JSON text), or
- * NULL for the owner's. Answers and returns -1 on failure. */
+ * NULL for the owner's; root: the folder that paths start at (a share
+ * link's folder), or NULL for the owner's full paths. Answers and returns
+ * -1 on failure. */
 int folders_listing(req_t *r, const listing_t *q, const char *folder, const char *perms,
-		    buf_t *out);
+		    const char *root, buf_t *out);
 
 #endif

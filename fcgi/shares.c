@@ -308,16 +308,13 @@ void h_share_delete(req_t *r)
 
 DB_STMT(st_share_lookup,
 	"SELECT id, owner, kind, item, active, expired, password_hash, permission, "
-	"       download_limit, download_count FROM share_lookup($1::bytea)");
+	"       download_limit, download_count, expires_at FROM share_lookup($1::bytea)");
 
-/* The item and the link's permissions on it, as item_permissions() has them. */
+/* The item as the link's visitor sees it (NULL: the link gives nothing on
+ * it) and the link's permissions object on it. */
 DB_STMT(st_share_item_json,
-	"SELECT CASE WHEN $2 = 'file' THEN (SELECT file_json(x, permissions_json(p)) FROM files x "
-	"                                   WHERE x.id = $3) "
-	"            ELSE (SELECT folder_json(f, NULL, permissions_json(p)) FROM folders f "
-	"                  WHERE f.id = $3) END::text, "
-	"       permissions_json(p)::text, 'view' = ANY (p) "
-	"FROM item_permissions(NULL, $1, $2, $3) p");
+	"SELECT share_item_json($1, $2, $3, $4)::text, "
+	"       permissions_json(item_permissions(NULL, $1, $2, $3))::text");
 
 DB_STMT(st_share_within,
 	"SELECT folder_is_within($1, $2) AND 'view' = ANY (item_permissions(NULL, $3, 'folder', $1))");
@@ -355,6 +352,7 @@ static void share_not_found(req_t *r, const char *probe_key)
 
 typedef struct share {
 	const char *id, *owner, *kind, *target, *permission;
+	const char *expires_at;   /* RFC 3339, or NULL */
 } share_t;
 
 /* The link of the route's token, checked: known and active (else 404, and
@@ -397,6 +395,7 @@ static int share_resolve(req_t *r, share_t *sh)
 	sh->kind = PQgetvalue(res, 0, 2);
 	sh->target = PQgetvalue(res, 0, 3);
 	sh->permission = PQgetvalue(res, 0, 7);
+	sh->expires_at = PQgetisnull(res, 0, 10) ? NULL : PQgetvalue(res, 0, 10);
 	if (strcmp(PQgetvalue(res, 0, 5), "t") == 0) {
 		resp_problem(r, 410, "share_expired", "This share link has expired.");
 		return -1;
@@ -431,24 +430,46 @@ static int share_resolve(req_t *r, share_t *sh)
 
 void h_share_open(req_t *r)
 {
-	const char *p[4];
+	const char *p[4], *shown;
 	PGresult *item;
 	int rc;
 	buf_t out = BUF_INIT;
 	listing_t q;
 	share_t sh;
+	bool folder = false;
 
 	if (share_resolve(r, &sh) < 0)
 		return;
+	folder = strcmp(sh.kind, "folder") == 0;
+	shown = sh.target;
+	if (folder) {
+		/* ?folder_id= browses the shared subtree; item is where one is */
+		if (folders_listing_parse(r, &q, true, sh.target) < 0)
+			return;
+		if (q.folder_id && strcmp(q.folder_id, sh.target) != 0) {
+			const char *w[3] = { q.folder_id, sh.target, sh.id };
+			PGresult *in;
+
+			if ((rc = db_query(r->db, r->arena, &st_share_within, 3, w, &in)) != DB_OK) {
+				resp_db_error(r, rc);
+				return;
+			}
+			if (strcmp(PQgetvalue(in, 0, 0), "t") != 0) {
+				resp_problem(r, 404, "not_found", "No such folder in this share.");
+				return;
+			}
+			shown = q.folder_id;
+		}
+	}
 	p[0] = sh.id;
 	p[1] = sh.kind;
-	p[2] = sh.target;
-	if ((rc = db_query(r->db, r->arena, &st_share_item_json, 3, p, &item)) != DB_OK) {
+	p[2] = shown;
+	p[3] = folder ? sh.target : NULL;
+	if ((rc = db_query(r->db, r->arena, &st_share_item_json, 4, p, &item)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;
 	}
-	if (PQntuples(item) != 1 || strcmp(PQgetvalue(item, 0, 2), "t") != 0 ||
-	    PQgetisnull(item, 0, 0)) {
+	if (PQntuples(item) != 1 || PQgetisnull(item, 0, 0)) {
 		/* the item went to the trash or is gone */
 		resp_problem(r, 404, "not_found", "No such share link.");
 		return;
@@ -457,36 +478,23 @@ void h_share_open(req_t *r)
 	buf_adds(&out, sh.kind);
 	buf_adds(&out, "\", \"permission\": \"");
 	buf_adds(&out, sh.permission);
-	buf_adds(&out, "\"}, \"item\": ");
+	buf_adds(&out, "\", \"expires_at\": ");
+	if (sh.expires_at)
+		buf_addf(&out, "\"%s\"", sh.expires_at);   /* RFC 3339: nothing to escape */
+	else
+		buf_adds(&out, "null");
+	buf_adds(&out, "}, \"item\": ");
 	buf_add(&out, PQgetvalue(item, 0, 0), (size_t)PQgetlength(item, 0, 0));
-	if (strcmp(sh.kind, "folder") == 0) {
-		const char *folder = sh.target;
-
-		if (folders_listing_parse(r, &q, true, sh.target) < 0)
-			goto done;
-		if (q.folder_id && strcmp(q.folder_id, sh.target) != 0) {
-			const char *w[3] = { q.folder_id, sh.target, sh.id };
-			PGresult *in;
-
-			if ((rc = db_query(r->db, r->arena, &st_share_within, 3, w, &in)) != DB_OK) {
-				resp_db_error(r, rc);
-				goto done;
-			}
-			if (strcmp(PQgetvalue(in, 0, 0), "t") != 0) {
-				resp_problem(r, 404, "not_found", "No such folder in this share.");
-				goto done;
-			}
-			folder = q.folder_id;
-		}
+	if (folder) {
 		buf_adds(&out, ", ");
-		if (folders_listing(r, &q, folder, PQgetvalue(item, 0, 1), &out) < 0)
+		if (folders_listing(r, &q, shown, PQgetvalue(item, 0, 1), sh.target, &out) < 0)
 			goto done;
 	}
 	buf_addc(&out, '}');
 	p[0] = sh.id;
 	p[1] = r->remote_addr ? r->remote_addr : "";
 	p[2] = r->user_agent;
-	p[3] = sh.target;
+	p[3] = shown;
 	if ((rc = db_query(r->db, r->arena, &st_share_accessed, 4, p, NULL)) != DB_OK)
 		log_error("request %s: share %s: access not counted: %s", r->request_id, sh.id,
 			  db_strerror(rc));

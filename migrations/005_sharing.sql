@@ -176,11 +176,48 @@ $$;
 CREATE FUNCTION share_lookup(p_digest bytea, OUT id uuid, OUT owner uuid, OUT kind text,
                              OUT item uuid, OUT active boolean, OUT expired boolean,
                              OUT password_hash text, OUT permission text,
-                             OUT download_limit bigint, OUT download_count bigint)
+                             OUT download_limit bigint, OUT download_count bigint,
+                             OUT expires_at text)
 LANGUAGE sql STABLE AS $$
     SELECT s.id, s.user_id, CASE WHEN s.file_id IS NOT NULL THEN 'file' ELSE 'folder' END,
            coalesce(s.file_id, s.folder_id), s.is_active,
            s.expires_at IS NOT NULL AND s.expires_at <= now(), s.password_hash,
-           s.permission_level, s.download_limit, s.download_count
+           s.permission_level, s.download_limit, s.download_count, api_time(s.expires_at)
       FROM shares s WHERE s.share_token_hash = p_digest
+$$;
+
+-- The path of folder p_id as seen through a link on folder p_root: from
+-- p_root's own name down ("/Shared/sub"), so that a visitor learns nothing
+-- of the folders above the shared one. p_root NULL: the owner's full path.
+CREATE FUNCTION folder_path_within(p_id uuid, p_root uuid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE up(id, parent_id, name, depth) AS (
+        SELECT id, parent_id, name, 0 FROM folders WHERE id = p_id
+      UNION ALL
+        SELECT f.id, f.parent_id, f.name, up.depth + 1
+          FROM up JOIN folders f ON f.id = up.parent_id
+         WHERE up.id IS DISTINCT FROM p_root AND up.depth < 100000)
+    SELECT CASE WHEN p_root IS NULL THEN folder_path(p_id)
+                ELSE string_agg('/' || name, '' ORDER BY depth DESC) END
+      FROM up
+$$;
+
+-- The item as a link's visitor sees it: its permissions are the link's, the
+-- path starts at the shared folder, and nothing points above the share (the
+-- shared folder's parent_id, a shared file's folder_id are null).
+CREATE FUNCTION share_item_json(p_link uuid, p_kind text, p_id uuid, p_root uuid) RETURNS json
+LANGUAGE sql STABLE AS $$
+    WITH p AS (SELECT item_permissions(NULL, p_link, p_kind, p_id) AS p)
+    SELECT CASE WHEN NOT ('view' = ANY (p.p)) THEN NULL
+                WHEN p_kind = 'file' THEN
+                    (SELECT (file_json(x, permissions_json(p.p))::jsonb
+                             || CASE WHEN p_root IS NULL THEN '{"folder_id": null}'::jsonb
+                                     ELSE '{}'::jsonb END)::json
+                       FROM files x WHERE x.id = p_id)
+                ELSE (SELECT (folder_json(f, folder_path_within(f.id, p_root), permissions_json(p.p))::jsonb
+                              || CASE WHEN f.id = p_root THEN '{"parent_id": null}'::jsonb
+                                      ELSE '{}'::jsonb END)::json
+                        FROM folders f WHERE f.id = p_id)
+           END
+      FROM p
 $$;

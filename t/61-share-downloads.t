@@ -8,7 +8,9 @@
 # anywhere in its subtree by id, 404 for a file outside it, for another
 # user's file, for a trashed file, and for /download of the folder link
 # itself; a password link needs the password for downloads too; a revoked
-# or expired link stops serving at once.
+# or expired link stops serving at once. A visitor learns nothing of the
+# folders above a share: paths start at the shared folder, the shared
+# folder's parent and a shared file's folder are not given.
 use strict;
 use warnings;
 
@@ -98,5 +100,25 @@ is $alice->delete("/api/shares/$l->{id}")->{status}, 204, 'revoke the file link'
 problem_ok $anon->get("/api/shares/$l->{token}/download"), 404, 'not_found', '... it stops serving at once';
 $s->psql("UPDATE shares SET expires_at = now() - interval '1 minute' WHERE id = '" . sql_id($fl->{id}) . "'");
 problem_ok $anon->get("/api/shares/$fl->{token}/files/$f1->{id}/download"), 410, 'share_expired', 'an expired folder link -> 410';
+
+# ---- what a visitor learns of the folders above a share: nothing
+my $private = mkdir_ok($alice, 'Private');
+my $inner = mkdir_ok($alice, 'Inner', $private->{id});
+my $leaf = mkdir_ok($alice, 'leaf', $inner->{id});
+my $doc = up1($alice, 'doc.txt', "inner doc\n", $inner->{id});
+my $il = share($alice, 'folder', $inner->{id});
+$r = $anon->get("/api/shares/$il->{token}");
+is $r->{status}, 200, 'a link on a nested folder' or diag $r->describe;
+is $r->{json}{item}{path}, '/Inner', '... its path starts at the shared folder';
+is $r->{json}{item}{parent_id}, undef, '... and its parent is not given';
+is_deeply [ map { $_->{path} // $_->{name} } @{ $r->{json}{items} || [] } ], [ '/Inner/leaf', 'doc.txt' ],
+	'... nor in the paths of what it lists';
+$r = $anon->get("/api/shares/$il->{token}?folder_id=$leaf->{id}");
+is $r->{json}{item}{path}, '/Inner/leaf', '... nor of a folder below';
+my $dl = share($alice, 'file', $doc->{id});
+$r = $anon->get("/api/shares/$dl->{token}");
+is $r->{json}{item}{folder_id}, undef, "a file link does not give the file's folder";
+is_deeply $r->{json}{share}, { kind => 'file', permission => 'download', expires_at => undef },
+	'the share part: kind, permission, expiry';
 
 done_testing;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "text.h"
 #include "fuzz.h"
@@ -168,6 +169,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      v / rv == 1LL << 30 || v / rv == 1LL << 40);
 			if (d == size)
 				CHECK(v == rv);
+		}
+	}
+	{
+		time_t t;
+
+		/* an accepted RFC 3339 time: the right length, and a "Z" time
+		 * prints back to the same date and time (gmtime) */
+		if (text_rfc3339_parse(p, size, &t) == 0) {
+			CHECK(size >= 20 && size <= 40);
+			if (size == 20 && (p[19] == 'Z' || p[19] == 'z') && memcmp(p + 17, "60", 2) != 0) {
+				struct tm tm;
+				char back[32];
+
+				CHECK(gmtime_r(&t, &tm) != NULL);
+				snprintf(back, sizeof(back), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+					 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+					 tm.tm_min, tm.tm_sec);
+				CHECK(memcmp(back, p, 10) == 0 && memcmp(back + 11, p + 11, 8) == 0);
+			}
 		}
 	}
 	free(p);

@@ -297,6 +297,44 @@ static void test_parse_uint(void)
 	uint_bad(L("1"), -1, "anything when max is negative");
 }
 
+static void test_rfc3339(void)
+{
+	static const struct { const char *s; int rc; long long t; } cases[] = {
+		{ "1970-01-01T00:00:00Z", 0, 0 },
+		{ "2026-11-23T22:44:00Z", 0, 1795473840 },
+		{ "2026-11-23t22:44:00z", 0, 1795473840 },
+		{ "2026-11-23T22:44:00.123456Z", 0, 1795473840 },
+		{ "2026-11-24T00:44:00+02:00", 0, 1795473840 },
+		{ "2026-11-23T20:14:00-02:30", 0, 1795473840 },
+		{ "2024-02-29T00:00:00Z", 0, 1709164800 },
+		{ "2016-12-31T23:59:60Z", 0, 1483228799 },
+		{ "2026-02-29T00:00:00Z", -1, 0 },
+		{ "2026-04-31T00:00:00Z", -1, 0 },
+		{ "2026-13-01T00:00:00Z", -1, 0 },
+		{ "2026-11-23T24:00:00Z", -1, 0 },
+		{ "2026-11-23T22:60:00Z", -1, 0 },
+		{ "2026-11-23 22:44:00Z", -1, 0 },
+		{ "2026-11-23T22:44:00", -1, 0 },
+		{ "2026-11-23T22:44:00.Z", -1, 0 },
+		{ "2026-11-23T22:44:00+0200", -1, 0 },
+		{ "2026-11-23T22:44:00+24:00", -1, 0 },
+		{ "2026-11-23T22:44:00ZZ", -1, 0 },
+		{ "26-11-23T22:44:00Z", -1, 0 },
+		{ "", -1, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *in = dup_exact(cases[i].s, strlen(cases[i].s));
+		time_t t = -12345;
+		int rc = text_rfc3339_parse(in, strlen(cases[i].s), &t);
+
+		is_int(rc, cases[i].rc, "rfc3339 \"%s\" -> %d", cases[i].s, cases[i].rc);
+		if (rc == 0 && cases[i].rc == 0)
+			is_int(t, cases[i].t, "  = %lld", cases[i].t);
+		free(in);
+	}
+}
+
 int main(void)
 {
 	test_utf8();
@@ -306,5 +344,6 @@ int main(void)
 	test_email();
 	test_parse_size();
 	test_parse_uint();
+	test_rfc3339();
 	return done_testing();
 }
