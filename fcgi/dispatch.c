@@ -13,6 +13,23 @@
 
 #define REQUEST_ID_MAX 64
 
+
+/* The path for the log: at most 200 bytes, and a share link's token (a
+ * credential) replaced by "<token>". */
+static const char *log_path(req_t *r)
+{
+	static const char pre[] = "/api/shares/cfs_";
+	size_t n = r->path_len > 200 ? 200 : r->path_len, k = sizeof(pre) - 1, t;
+
+	if (r->path_len > k && strncmp(r->path, pre, k) == 0) {
+		for (t = k; t < r->path_len && r->path[t] != '/'; t++)
+			;
+		return arena_printf(r->arena, "%s<token>%.*s", pre,
+				    (int)(r->path_len - t > 100 ? 100 : r->path_len - t), r->path + t);
+	}
+	return arena_strndup(r->arena, r->path, n);
+}
+
 static bool state_changing(const char *m)
 {
 	return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0 ||
@@ -187,8 +204,7 @@ void dispatch(req_t *r, FCGX_Request *fr)
 		upload_check_answer(r);
 	db_rollback(r->db);  /* a handler that left a transaction open changes nothing */
 	resp_send(r);
-	log_info("%s %.*s %d %.2fms user=%s rid=%s", r->method,
-		 (int)(r->path_len > 200 ? 200 : r->path_len), r->path, r->status,
+	log_info("%s %s %d %.2fms user=%s rid=%s", r->method, log_path(r), r->status,
 		 elapsed_ms(&t0), r->authed ? r->user.id : "-", r->request_id);
 
 	/* nothing of this request may survive it */

@@ -421,6 +421,30 @@ void h_file_delete(req_t *r)
 
 /* ---- downloads ---- */
 
+DB_STMT(st_share_download_take,
+	"UPDATE shares SET download_count = download_count + 1 "
+	"WHERE id = $1 AND is_active "
+	"  AND (download_limit IS NULL OR download_count < download_limit) RETURNING id");
+
+/* Count a download through a share link against its limit: 0, or -1 after
+ * answering 410 (the limit is reached) or 503. */
+static int share_download_take(req_t *r, const char *share_id)
+{
+	const char *p[1] = { share_id };
+	PGresult *res;
+	int rc = db_query(r->db, r->arena, &st_share_download_take, 1, p, &res);
+
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return -1;
+	}
+	if (PQntuples(res) != 1) {
+		resp_problem(r, 410, "share_expired", "This share link has reached its download limit.");
+		return -1;
+	}
+	return 0;
+}
+
 typedef struct dl {
 	const char *name;
 	const char *hex;
@@ -631,8 +655,12 @@ void files_download(req_t *r, const dl_who_t *who, const char *version)
 		    http_content_disposition(r->arena, disp, d.name, strlen(d.name)));
 	/* a download counts once: a client fetching a file in pieces (resuming,
 	 * parallel ranges) is counted for the piece that starts at byte 0 */
-	if (strcmp(r->method, "HEAD") != 0 && (nr == 0 || rg[0].start == 0))
+	if (strcmp(r->method, "HEAD") != 0 && (nr == 0 || rg[0].start == 0)) {
+		/* a link's download limit: this download takes one, atomically */
+		if (who->share_id && share_download_take(r, who->share_id) < 0)
+			return;
 		download_record(r, who, d.name, d.version);
+	}
 	resp_header(r, "ETag", gz_out && nr == 0 ? d.etag_gz : d.etag);
 	if (d.gz && nr > 0) {
 		send_gz_ranges(r, &d, rg, nr);

@@ -26,7 +26,8 @@
 #define SHARE_EXPIRES_MAX   31536000
 #define SHARE_LIMIT_MAX     1000000
 /* failed passwords per link, unknown tokens per address, per window */
-#define SHARE_PW_FAILS      5
+#define SHARE_PW_FAILS      5       /* per link and address */
+#define SHARE_PW_FAILS_ALL  50      /* per link */
 #define SHARE_PROBES        20
 #define SHARE_WINDOW        900
 
@@ -401,10 +402,15 @@ static int share_resolve(req_t *r, share_t *sh)
 		return -1;
 	}
 	if (!PQgetisnull(res, 0, 6)) {
+		/* guesses are counted per link and address (SHARE_PW_FAILS), and
+		 * per link from everywhere (SHARE_PW_FAILS_ALL): one guesser cannot
+		 * lock the link for everyone */
 		const char *key = arena_printf(r->arena, "sharepw:%s", sh->id);
+		const char *ipkey = arena_printf(r->arena, "sharepw:%s:%s", sh->id,
+						 r->remote_addr ? r->remote_addr : "");
 
-		if ((rc = account_throttle_check(r->db, r->arena, key, NULL, SHARE_PW_FAILS,
-						 SHARE_PROBES, SHARE_WINDOW, &retry)) != DB_OK) {
+		if ((rc = account_throttle_check(r->db, r->arena, key, ipkey, SHARE_PW_FAILS_ALL,
+						 SHARE_PW_FAILS, SHARE_WINDOW, &retry)) != DB_OK) {
 			resp_db_error(r, rc);
 			return -1;
 		}
@@ -421,6 +427,7 @@ static int share_resolve(req_t *r, share_t *sh)
 		if (!auth_password_verify(PQgetvalue(res, 0, 6), pw, strlen(pw), r->cfg->argon2_m_kib,
 					  r->cfg->argon2_t)) {
 			account_throttle_fail(r->db, r->arena, key, SHARE_WINDOW);
+			account_throttle_fail(r->db, r->arena, ipkey, SHARE_WINDOW);
 			resp_problem(r, 401, "share_password_invalid", "The share password is wrong.");
 			return -1;
 		}
@@ -506,15 +513,14 @@ done:
 DB_STMT(st_share_file_perms,
 	"SELECT item_permissions(NULL, $1, 'file', $2)::text[]");
 
-/* a download through the link counts against its limit: only whole
- * downloads and first pieces (a Range from byte 0), like the owner's */
-DB_STMT(st_share_download_count,
-	"UPDATE shares SET download_count = download_count + 1 "
-	"WHERE id = $1 AND (download_limit IS NULL OR download_count < download_limit) RETURNING id");
+/* Nothing more to download: the limit refuses every request, ranges too. */
+DB_STMT(st_share_limit_reached,
+	"SELECT download_limit IS NOT NULL AND download_count >= download_limit FROM shares "
+	"WHERE id = $1");
 
 static void share_download(req_t *r, const share_t *sh, const char *file_id)
 {
-	const char *p[2] = { sh->id, file_id }, *range = req_param(r, "HTTP_RANGE");
+	const char *p[2] = { sh->id, file_id };
 	PGresult *res;
 	const char *perms;
 	dl_who_t who = { file_id, sh->owner, sh->id };
@@ -533,17 +539,15 @@ static void share_download(req_t *r, const share_t *sh, const char *file_id)
 		resp_problem(r, 403, "forbidden", "This share link lets you see the file, not download it.");
 		return;
 	}
-	if (strcmp(r->method, "HEAD") != 0 &&
-	    (range == NULL || strncmp(range, "bytes=0-", 8) == 0)) {
-		if ((rc = db_query(r->db, r->arena, &st_share_download_count, 1, p, &res)) != DB_OK) {
-			resp_db_error(r, rc);
-			return;
-		}
-		if (PQntuples(res) != 1) {
-			resp_problem(r, 410, "share_expired",
-				     "This share link has reached its download limit.");
-			return;
-		}
+	/* counted (and the limit taken) by files_download, where the owner's
+	 * downloads are counted: once per download, after its checks */
+	if ((rc = db_query(r->db, r->arena, &st_share_limit_reached, 1, p, &res)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+		resp_problem(r, 410, "share_expired", "This share link has reached its download limit.");
+		return;
 	}
 	files_download(r, &who, NULL);
 }

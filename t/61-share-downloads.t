@@ -10,7 +10,9 @@
 # itself; a password link needs the password for downloads too; a revoked
 # or expired link stops serving at once. A visitor learns nothing of the
 # folders above a share: paths start at the shared folder, the shared
-# folder's parent and a shared file's folder are not given.
+# folder's parent and a shared file's folder are not given. Once a limit is
+# reached every request is refused (ranges, HEAD); answers without content
+# (304, 400) do not use a download up. Tokens never reach the logs.
 use strict;
 use warnings;
 
@@ -75,6 +77,17 @@ is $anon->get("/api/shares/$lim->{token}/download", { headers => { Range => 'byt
 	'... a later piece (not counted)';
 is $anon->get("/api/shares/$lim->{token}/download")->{status}, 200, '... second download';
 problem_ok $anon->get("/api/shares/$lim->{token}/download"), 410, 'share_expired', '... third: 410';
+problem_ok $anon->get("/api/shares/$lim->{token}/download", { headers => { Range => 'bytes=-100' } }), 410,
+	'share_expired', '... a suffix range too';
+problem_ok $anon->get("/api/shares/$lim->{token}/download", { headers => { Range => 'junk' } }), 410,
+	'share_expired', '... and a malformed range (which would be ignored)';
+is $anon->request(HEAD => "/api/shares/$lim->{token}/download")->{status}, 410, '... and HEAD';
+my $lim1 = share($alice, 'file', $f1->{id}, download_limit => 1);
+is $anon->get("/api/shares/$lim1->{token}/download", { headers => { 'If-None-Match' => '"' . $f1->{sha256} . '"' } })->{status},
+	304, 'limit 1: a conditional GET answered 304 ...';
+is $anon->get("/api/shares/$lim1->{token}/download?disposition=bogus")->{status}, 400, '... and a bad request ...';
+is $anon->get("/api/shares/$lim1->{token}/download")->{status}, 200, '... do not use the download up';
+problem_ok $anon->get("/api/shares/$lim1->{token}/download"), 410, 'share_expired', '... the real one did';
 
 # ---- a folder link
 my $fl = share($alice, 'folder', $pub->{id});
@@ -120,5 +133,20 @@ $r = $anon->get("/api/shares/$dl->{token}");
 is $r->{json}{item}{folder_id}, undef, "a file link does not give the file's folder";
 is_deeply $r->{json}{share}, { kind => 'file', permission => 'download', expires_at => undef },
 	'the share part: kind, permission, expiry';
+
+# ---- tokens are credentials: they stay out of the logs
+{
+	my $all = '';
+	for my $log ($s->nginx_log_path, $s->log_path) {
+		open my $fh, '<', $log or next;
+		local $/;
+		$all .= <$fh>;
+	}
+	ok length $all, 'the access and worker logs have lines';
+	my @seen = grep { index($all, $_->{token}) >= 0 } ($l, $v, $lim, $fl, $pw, $il, $dl);
+	is scalar @seen, 0, 'no share token appears in the nginx access log or the worker log'
+		or diag 'found: ' . join ', ', map { $_->{token} } @seen;
+	like $all, qr{/api/shares/cfs_<token>}, '... they are logged as cfs_<token>';
+}
 
 done_testing;
