@@ -1,7 +1,7 @@
 #!/usr/bin/perl
-# 55-upgrade: migration 004 on a database that already holds data of schema
-# 3 (issue 3: files in the root and in folders, versions, a file in the
-# trash). Proves: `coffer-admin migrate` applies 004 to it; folders' totals
+# 55-upgrade: migration 004 (and every later one) on a database that
+# already holds data of schema 3 (issue 3: files in the root and in
+# folders, versions, a file in the trash). Proves: `coffer-admin migrate` applies 004 to it; folders' totals
 # are recounted from the files that were there (recursive, live files
 # only); a file trashed before gets its trash unit (it is listed in the trash
 # and can be restored); paths are computed; usage and blob reference counts
@@ -55,7 +55,10 @@ is $s->psql('SELECT max(version) FROM schema_migrations', database => $db), 3, '
 
 $r = $s->admin($env, 'migrate');
 is $r->{exit}, 0, 'coffer-admin migrate applies 004 to it' or diag "$r->{out}$r->{err}";
-is $s->psql('SELECT max(version) FROM schema_migrations', database => $db), 4, 'now at schema 4';
+opendir my $md, "$FindBin::Bin/../migrations" or die "migrations: $!";
+my ($latest) = sort { $b <=> $a } map { /^(\d{3})_.*\.sql$/ ? $1 + 0 : () } readdir $md;
+is $s->psql('SELECT max(version) FROM schema_migrations', database => $db), $latest,
+	"now at the latest schema ($latest)";
 
 is_deeply [ map { "@$_" } $s->psql_rows('SELECT folder_path(id), file_count, total_size FROM folders ORDER BY 1', database => $db) ],
 	[ '/ 3 75', '/sub 2 65', '/sub/deep 1 45' ], 'totals recounted: live files of each subtree, current sizes';
