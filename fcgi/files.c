@@ -384,23 +384,8 @@ void h_file_update(req_t *r)
 		return;
 	}
 	json_object_put(errors);
-	if ((rc = db_begin(r->db)) != DB_OK) {
-		resp_db_error(r, rc);
+	if (tree_write(r, &st_file_update, 5, p, &res) < 0)
 		return;
-	}
-	if ((rc = tree_lock(r)) == DB_OK)
-		rc = db_query(r->db, r->arena, &st_file_update, 5, p, &res);
-	if (rc == DB_EUNIQUE) {
-		db_rollback(r->db);
-		resp_problem(r, 409, "name_conflict",
-			     "A file with this name already exists in the folder.");
-		return;
-	}
-	if (rc != DB_OK) {
-		db_rollback(r->db);
-		resp_db_error(r, rc);
-		return;
-	}
 	if (PQntuples(res) != 1) {
 		db_rollback(r->db);
 		not_found(r);

@@ -319,12 +319,6 @@ static bool description_valid(json_object *v)
 	       text_utf8_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v));
 }
 
-static void name_conflict(req_t *r)
-{
-	resp_problem(r, 409, "name_conflict",
-		     "A file or folder with this name already exists in the folder.");
-}
-
 void h_folder_create(req_t *r)
 {
 	json_object *body = req_json_body(r), *errors, *v;
@@ -360,33 +354,14 @@ void h_folder_create(req_t *r)
 		else
 			p[3] = json_object_get_string(v);
 	}
-	if (json_object_object_get_ex(body, "on_conflict", &v) && v != NULL) {
-		const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-
-		if (strcmp(s, "fail") == 0 || strcmp(s, "rename") == 0)
-			p[4] = s;
-		else
-			errors_add(errors, "on_conflict", "must be fail or rename");
-	}
+	tree_policy(body, &p[4], errors);
 	if (json_object_array_length(errors) > 0) {
 		resp_invalid(r, "The folder data is invalid.", errors);
 		return;
 	}
 	json_object_put(errors);
-	if ((rc = db_begin(r->db)) != DB_OK) {
-		resp_db_error(r, rc);
+	if (tree_write(r, &st_folder_create, 5, p, &res) < 0)
 		return;
-	}
-	if ((rc = tree_lock(r)) == DB_OK)
-		rc = db_query(r->db, r->arena, &st_folder_create, 5, p, &res);
-	if (rc != DB_OK) {
-		db_rollback(r->db);
-		if (rc == DB_EUNIQUE)
-			name_conflict(r);
-		else
-			resp_db_error(r, rc);
-		return;
-	}
 	if (PQntuples(res) != 1) {
 		db_rollback(r->db);
 		resp_problem(r, 404, "not_found", "The parent folder does not exist.");
@@ -482,20 +457,8 @@ void h_folder_update(req_t *r)
 		return;
 	}
 	json_object_put(errors);
-	if ((rc = db_begin(r->db)) != DB_OK) {
-		resp_db_error(r, rc);
+	if (tree_write(r, &st_folder_update, 4, p, &res) < 0)
 		return;
-	}
-	if ((rc = tree_lock(r)) == DB_OK)
-		rc = db_query(r->db, r->arena, &st_folder_update, 4, p, &res);
-	if (rc != DB_OK) {
-		db_rollback(r->db);
-		if (rc == DB_EUNIQUE)
-			name_conflict(r);
-		else
-			resp_db_error(r, rc);
-		return;
-	}
 	if (PQgetisnull(res, 0, 2)) {
 		db_rollback(r->db);
 		folder_not_found(r);

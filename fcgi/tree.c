@@ -44,6 +44,38 @@ int tree_lock(req_t *r)
 	return db_query(r->db, r->arena, &st_tree_lock, 1, p, NULL);
 }
 
+int tree_write(req_t *r, db_stmt_t *st, int n, const char *const *p, PGresult **res)
+{
+	int rc = db_begin(r->db);
+
+	if (rc == DB_OK && (rc = tree_lock(r)) == DB_OK &&
+	    (rc = db_query(r->db, r->arena, st, n, p, res)) == DB_OK)
+		return 0;
+	db_rollback(r->db);
+	if (rc == DB_EUNIQUE)
+		resp_problem(r, 409, "name_conflict",
+			     "A file or folder with this name already exists in the folder.");
+	else
+		resp_db_error(r, rc);
+	return -1;
+}
+
+int tree_policy(json_object *body, const char **policy, json_object *errors)
+{
+	json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(body, "on_conflict", &v) || v == NULL)
+		return 0;
+	s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+	if (strcmp(s, "fail") == 0 || strcmp(s, "rename") == 0) {
+		*policy = s;
+		return 0;
+	}
+	errors_add(errors, "on_conflict", "must be fail or rename");
+	return -1;
+}
+
 static int problem_status(json_object *body)
 {
 	json_object *v;
@@ -132,15 +164,7 @@ static int treeq_parse(req_t *r, treeq_t *q, bool want_target)
 			errors_add(errors, "target_folder_id", "is required: a folder ID");
 		else
 			q->target = json_object_get_string(v);
-		if (json_object_object_get_ex(body, "on_conflict", &v) && v != NULL) {
-			const char *s = json_object_is_type(v, json_type_string) ?
-				json_object_get_string(v) : "";
-
-			if (strcmp(s, "fail") == 0 || strcmp(s, "rename") == 0)
-				q->policy = s;
-			else
-				errors_add(errors, "on_conflict", "must be fail or rename");
-		}
+		tree_policy(body, &q->policy, errors);
 	}
 	if (json_object_array_length(errors) > 0) {
 		resp_invalid(r, "The request is invalid.", errors);
@@ -427,7 +451,7 @@ void h_trash_restore(req_t *r)
 	const char *policy = "rename";
 
 	if (cl && *cl && strcmp(cl, "0") != 0) {
-		json_object *body = req_json_body(r), *v, *errors;
+		json_object *body = req_json_body(r), *errors;
 
 		if (body == NULL)
 			return;
@@ -437,15 +461,7 @@ void h_trash_restore(req_t *r)
 			if (strcmp(key, "on_conflict"))
 				errors_add(errors, key, "is not a field of this request");
 		}
-		if (json_object_object_get_ex(body, "on_conflict", &v) && v != NULL) {
-			const char *s = json_object_is_type(v, json_type_string) ?
-				json_object_get_string(v) : "";
-
-			if (strcmp(s, "fail") == 0 || strcmp(s, "rename") == 0)
-				policy = s;
-			else
-				errors_add(errors, "on_conflict", "must be fail or rename");
-		}
+		tree_policy(body, &policy, errors);
 		if (json_object_array_length(errors) > 0) {
 			resp_invalid(r, "The request is invalid.", errors);
 			return;

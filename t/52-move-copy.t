@@ -33,7 +33,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use Coffer::Test qw(problem_ok upload_ok random_bytes sql_id wait_until);
-use Coffer::Tree qw(mkdir_ok tree_consistent);
+use Coffer::Tree qw(mkdir_ok tree_consistent uuid put_files);
 
 my $s = Coffer::Test->stack;
 my $THRESHOLD = $s->config('jobs_threshold') // 1000;
@@ -45,28 +45,6 @@ my $aroot = $alice->{user}{root_folder_id};
 my $broot = $bob->{user}{root_folder_id};
 my $UUID = qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 my %STATUS = (not_found => 404, name_conflict => 409, invalid_move => 409);
-
-# A random (version 4) UUID no row has.
-sub uuid {
-	my @b = map { int rand 256 } 1 .. 16;
-	$b[6] = ($b[6] & 0x0f) | 0x40;
-	$b[8] = ($b[8] & 0x3f) | 0x80;
-	my $h = join '', map { sprintf '%02x', $_ } @b;
-	return join '-', substr($h, 0, 8), substr($h, 8, 4), substr($h, 12, 4), substr($h, 16, 4), substr($h, 20);
-}
-
-# Upload name => bytes pairs into $folder as $c; returns {name => file object}.
-sub put_files {
-	my ($c, $folder, @pairs) = @_;
-	my @files;
-	while (@pairs) {
-		my ($n, $d) = splice @pairs, 0, 2;
-		push @files, [ $n, $d ];
-	}
-	my $r = $c->upload(files => \@files, fields => [ folder_id => $folder ]);
-	my $got = upload_ok($r, scalar @files, [], 'upload ' . join(', ', map { $_->[0] } @files));
-	return { map { $_->{name} => $_ } @$got };
-}
 
 sub bulk {
 	my ($c, $op, $ids, $target, %o) = @_;

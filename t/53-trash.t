@@ -33,7 +33,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use Coffer::Test qw(problem_ok upload_ok random_bytes sql_id api_epoch);
-use Coffer::Tree qw(mkdir_ok list_all tree_consistent);
+use Coffer::Tree qw(mkdir_ok list_all tree_consistent uuid put_files);
 
 my $s = Coffer::Test->stack;
 my $THRESHOLD = $s->config('jobs_threshold') // 1000;
@@ -46,26 +46,6 @@ my $broot = $bob->{user}{root_folder_id};
 my $TIME = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 my $t0 = time;
 
-sub uuid {
-	my @b = map { int rand 256 } 1 .. 16;
-	$b[6] = ($b[6] & 0x0f) | 0x40;
-	$b[8] = ($b[8] & 0x3f) | 0x80;
-	my $h = join '', map { sprintf '%02x', $_ } @b;
-	return join '-', substr($h, 0, 8), substr($h, 8, 4), substr($h, 12, 4), substr($h, 16, 4), substr($h, 20);
-}
-
-# Upload name => bytes pairs into $folder as $c; returns {name => file object}.
-sub put_files {
-	my ($c, $folder, @pairs) = @_;
-	my @files;
-	while (@pairs) {
-		my ($n, $d) = splice @pairs, 0, 2;
-		push @files, [ $n, $d ];
-	}
-	my $r = $c->upload(files => \@files, fields => [ folder_id => $folder ]);
-	my $got = upload_ok($r, scalar @files, [], 'upload ' . join(', ', map { $_->[0] } @files));
-	return { map { $_->{name} => $_ } @$got };
-}
 sub put1 { my ($c, $folder, $name, $data) = @_; return put_files($c, $folder, $name => $data)->{$name} || { id => uuid() } }
 
 sub del_file {

@@ -27,7 +27,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use Coffer::Test qw(problem_ok upload_ok random_bytes sql_id wait_until api_epoch);
-use Coffer::Tree qw(mkdir_ok list_all tree_consistent job_wait);
+use Coffer::Tree qw(mkdir_ok list_all tree_consistent job_wait uuid);
 
 my $s = Coffer::Test->stack;
 my $T = $s->config('jobs_threshold') // 1000;
@@ -41,14 +41,6 @@ my $UUID = qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 my $TIME = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 my $t0 = time;
 my @alice_jobs;    # ids of alice's jobs, in the order they were made
-
-sub uuid {
-	my @b = map { int rand 256 } 1 .. 16;
-	$b[6] = ($b[6] & 0x0f) | 0x40;
-	$b[8] = ($b[8] & 0x3f) | 0x80;
-	my $h = join '', map { sprintf '%02x', $_ } @b;
-	return join '-', substr($h, 0, 8), substr($h, 8, 4), substr($h, 12, 4), substr($h, 16, 4), substr($h, 20);
-}
 
 # Upload $n files named f001.. (content $data, or fresh random bytes) into
 # $folder in one request; returns the file objects in name order.

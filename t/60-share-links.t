@@ -50,7 +50,7 @@ use Test::More;
 use Time::HiRes qw(time);
 
 use Coffer::Test qw(problem_ok upload_ok sql_id api_epoch wait_until);
-use Coffer::Tree qw(mkdir_ok list_all);
+use Coffer::Tree qw(mkdir_ok list_all uuid);
 
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
@@ -67,14 +67,6 @@ my $UA = 'coffer-test/1';    # Coffer::Test's HTTP::Tiny agent
 my @PERMS = qw(view download edit delete share upload);
 
 # ------------------------------------------------------------ helpers
-
-sub uuid {
-	my @b = map { int rand 256 } 1 .. 16;
-	$b[6] = ($b[6] & 0x0f) | 0x40;
-	$b[8] = ($b[8] & 0x3f) | 0x80;
-	my $h = join '', map { sprintf '%02x', $_ } @b;
-	return join '-', substr($h, 0, 8), substr($h, 8, 4), substr($h, 12, 4), substr($h, 16, 4), substr($h, 20);
-}
 
 # A well-formed token that no link has.
 sub random_token {

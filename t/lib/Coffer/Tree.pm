@@ -9,9 +9,9 @@ use Carp qw(croak);
 use Exporter 'import';
 use Test::More ();
 
-use Coffer::Test qw(sql_id wait_until);
+use Coffer::Test qw(sql_id upload_ok wait_until);
 
-our @EXPORT_OK = qw(mkdir_ok list_all tree_consistent job_wait);
+our @EXPORT_OK = qw(mkdir_ok list_all tree_consistent job_wait uuid put_files);
 
 # POST /api/folders as $c; returns the folder object (croaks unless 201).
 # $parent: a folder id or undef (root). %o: extra body members.
@@ -100,6 +100,30 @@ sub job_wait {
 		return $job->{state} eq 'succeeded' || $job->{state} eq 'failed';
 	}, $timeout // 60, 0.1) or croak "job $id did not finish in " . ($timeout // 60) . " s";
 	return $job;
+}
+
+# A random (version 4) UUID no row has.
+sub uuid {
+	my @b = map { int rand 256 } 1 .. 16;
+	$b[6] = ($b[6] & 0x0f) | 0x40;
+	$b[8] = ($b[8] & 0x3f) | 0x80;
+	my $h = join '', map { sprintf '%02x', $_ } @b;
+	return join '-', substr($h, 0, 8), substr($h, 8, 4), substr($h, 12, 4), substr($h, 16, 4), substr($h, 20);
+}
+
+# Upload name => bytes pairs into $folder as $c (one request, each must be
+# stored: one ok()); returns {name => file object}.
+sub put_files {
+	my ($c, $folder, @pairs) = @_;
+	local $Test::Builder::Level = ($Test::Builder::Level // 1) + 1;
+	my @files;
+	while (@pairs) {
+		my ($n, $d) = splice @pairs, 0, 2;
+		push @files, [ $n, $d ];
+	}
+	my $r = $c->upload(files => \@files, fields => [ folder_id => $folder ]);
+	my $got = upload_ok($r, scalar @files, [], 'upload ' . join(', ', map { $_->[0] } @files));
+	return { map { $_->{name} => $_ } @$got };
 }
 
 1;
