@@ -57,34 +57,36 @@ $$;
 
 -- ---------------------------------------------------------------- names and paths
 
--- '/' for the root, '/Photos/2024' for the rest.
-CREATE FUNCTION folder_path(p_id uuid) RETURNS text
+-- A folder and every folder above it, up to the root: depth 0 is the
+-- folder itself.
+CREATE FUNCTION folder_ancestors(p_id uuid)
+RETURNS TABLE (id uuid, parent_id uuid, name text, depth integer)
 LANGUAGE sql STABLE AS $$
     WITH RECURSIVE up(id, parent_id, name, depth) AS (
-        SELECT id, parent_id, name, 0 FROM folders WHERE id = p_id
+        SELECT f.id, f.parent_id, f.name, 0 FROM folders f WHERE f.id = p_id
       UNION ALL
         SELECT f.id, f.parent_id, f.name, up.depth + 1
           FROM up JOIN folders f ON f.id = up.parent_id
          WHERE up.depth < 100000)
+    SELECT * FROM up
+$$;
+
+-- '/' for the root, '/Photos/2024' for the rest.
+CREATE FUNCTION folder_path(p_id uuid) RETURNS text
+LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN count(*) = 0 THEN NULL
                 WHEN count(*) = 1 THEN '/'
-                ELSE string_agg('/' || name, '' ORDER BY depth DESC) FILTER (WHERE parent_id IS NOT NULL)
+                ELSE string_agg('/' || a.name, '' ORDER BY a.depth DESC) FILTER (WHERE a.parent_id IS NOT NULL)
            END
-      FROM up
+      FROM folder_ancestors(p_id) a
 $$;
 
 -- Ancestors of a folder from the root down to its parent: [{"id","name"}].
 CREATE FUNCTION folder_breadcrumb(p_id uuid) RETURNS json
 LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE up(id, parent_id, name, depth) AS (
-        SELECT id, parent_id, name, 0 FROM folders WHERE id = p_id
-      UNION ALL
-        SELECT f.id, f.parent_id, f.name, up.depth + 1
-          FROM up JOIN folders f ON f.id = up.parent_id
-         WHERE up.depth < 100000)
-    SELECT coalesce(json_agg(json_build_object('id', id, 'name', name) ORDER BY depth DESC)
-                    FILTER (WHERE depth > 0), '[]'::json)
-      FROM up
+    SELECT coalesce(json_agg(json_build_object('id', a.id, 'name', a.name) ORDER BY a.depth DESC)
+                    FILTER (WHERE a.depth > 0), '[]'::json)
+      FROM folder_ancestors(p_id) a
 $$;
 
 -- What the caller may do with an item. Owners may do everything; sharing
@@ -546,12 +548,7 @@ $$;
 -- p_ancestor is p_id or one of its ancestors.
 CREATE FUNCTION folder_is_within(p_id uuid, p_ancestor uuid) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE up(id, parent_id, depth) AS (
-        SELECT id, parent_id, 0 FROM folders WHERE id = p_id
-      UNION ALL
-        SELECT f.id, f.parent_id, up.depth + 1 FROM up JOIN folders f ON f.id = up.parent_id
-         WHERE up.depth < 100000)
-    SELECT EXISTS (SELECT 1 FROM up WHERE id = p_ancestor)
+    SELECT EXISTS (SELECT 1 FROM folder_ancestors(p_id) a WHERE a.id = p_ancestor)
 $$;
 
 CREATE FUNCTION tree_move(p_user uuid, p_id uuid, p_target uuid, p_policy text) RETURNS json

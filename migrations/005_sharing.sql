@@ -62,12 +62,7 @@ BEGIN
     IF p_user IS NULL AND p_link IS NULL THEN
         RETURN perms;
     END IF;
-    WITH RECURSIVE up(id, parent_id, depth) AS (
-        SELECT id, parent_id, 0 FROM folders WHERE id = start
-      UNION ALL
-        SELECT f.id, f.parent_id, up.depth + 1 FROM up JOIN folders f ON f.id = up.parent_id
-         WHERE up.depth < 100000)
-    SELECT array_agg(id) INTO above FROM up;
+    SELECT array_agg(a.id) INTO above FROM folder_ancestors(start) a;
     IF p_user IS NOT NULL THEN
         SELECT array_agg(g.role) INTO roles
           FROM grants g
@@ -191,15 +186,10 @@ $$;
 -- of the folders above the shared one. p_root NULL: the owner's full path.
 CREATE FUNCTION folder_path_within(p_id uuid, p_root uuid) RETURNS text
 LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE up(id, parent_id, name, depth) AS (
-        SELECT id, parent_id, name, 0 FROM folders WHERE id = p_id
-      UNION ALL
-        SELECT f.id, f.parent_id, f.name, up.depth + 1
-          FROM up JOIN folders f ON f.id = up.parent_id
-         WHERE up.id IS DISTINCT FROM p_root AND up.depth < 100000)
     SELECT CASE WHEN p_root IS NULL THEN folder_path(p_id)
-                ELSE string_agg('/' || name, '' ORDER BY depth DESC) END
-      FROM up
+                ELSE string_agg('/' || a.name, '' ORDER BY a.depth DESC) END
+      FROM folder_ancestors(p_id) a
+     WHERE a.depth <= (SELECT r.depth FROM folder_ancestors(p_id) r WHERE r.id = p_root)
 $$;
 
 -- The item as a link's visitor sees it: its permissions are the link's, the
