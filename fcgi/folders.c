@@ -141,8 +141,8 @@ static db_stmt_t *list_stmt(int sort, bool desc, int shape)
 	if (st->sql)
 		return st;
 	/* path of the listed folder with a trailing slash, for the folders' paths */
-	buf_adds(&b, "WITH p AS MATERIALIZED (SELECT CASE WHEN folder_path_within($1, $7) = '/' "
-			"THEN '/' ELSE folder_path_within($1, $7) || '/' END AS path) "
+	buf_adds(&b, "WITH p AS MATERIALIZED (SELECT rtrim(folder_path_within($1, $7), '/') || '/' "
+			"AS path) "
 			"SELECT g, j, k1, k2, id FROM (");
 	if (shape != SHAPE_IN_FILES) {
 		add_part(&b, true, &folder_keys[sort], desc, shape == SHAPE_IN_FOLDERS);
