@@ -14,6 +14,7 @@
 
 #include "activity.h"
 #include "auth.h"
+#include "authz.h"
 #include "blob.h"
 #include "compress.h"
 #include "cursor.h"
@@ -28,11 +29,8 @@
 #include "text.h"
 #include "tree.h"
 
-DB_STMT(st_folder_owned,
-	"SELECT 1 FROM folders WHERE id = $1 AND user_id = $2 AND NOT is_deleted");
-
 DB_STMT(st_file_store,
-	"SELECT file, compression, blob_new, file_id, version, stored_name "
+	"SELECT file, compression, blob_new, file_id, version, stored_name, owner "
 	"FROM file_store($1, $2, $3, decode($4, 'hex'), $5, $6, $7, "
 	"  CASE WHEN $8::json IS NULL THEN NULL "
 	"       ELSE ARRAY(SELECT json_array_elements_text($8::json)) END, $9, $10)");
@@ -44,27 +42,27 @@ DB_STMT(st_blob_reset_raw,
 	"       compressed_at = NULL, raw_removed = false "
 	"WHERE sha256 = decode($1, 'hex')");
 
-DB_STMT(st_file_get,
-	"SELECT file_json(f) FROM files f WHERE f.id = $1 AND f.user_id = $2 AND NOT f.is_deleted");
-
 DB_STMT(st_file_update,
 	"UPDATE files f SET name = coalesce($3, f.name), "
 	"       description = coalesce($4, f.description), "
 	"       tags = coalesce(CASE WHEN $5::json IS NULL THEN NULL "
 	"                       ELSE ARRAY(SELECT json_array_elements_text($5::json)) END, f.tags), "
 	"       updated_at = now() "
-	"WHERE f.id = $1 AND f.user_id = $2 AND NOT f.is_deleted "
-	"RETURNING f.name, file_json(f)");
+	"WHERE f.id = $1 AND NOT f.is_deleted "
+	"  AND 'edit' = ANY (item_permissions($2, NULL, 'file', f.id)) "
+	"RETURNING f.name");
 
+/* $2 the user, $4 the share link: the one rule decides (item_permissions) */
 DB_STMT(st_download_lookup,
 	"SELECT f.name, encode(v.sha256, 'hex'), v.size, v.mime_type, "
 	"       extract(epoch FROM date_trunc('second', v.created_at))::bigint, b.compression, "
-	"       v.version_number "
+	"       v.version_number, f.user_id "
 	"FROM files f "
 	"JOIN file_versions v ON v.file_id = f.id "
 	"     AND v.version_number = coalesce($3::integer, f.version) "
 	"JOIN blobs b ON b.sha256 = v.sha256 "
-	"WHERE f.id = $1 AND f.user_id = $2 AND NOT f.is_deleted");
+	"WHERE f.id = $1 AND NOT f.is_deleted "
+	"  AND 'download' = ANY (item_permissions($2, $4, 'file', f.id))");
 
 /* Downloads are counted and logged in batches: every download of the last
  * second (or of the last DOWNLOADS_BATCH) in one statement, after the
@@ -73,7 +71,8 @@ DB_STMT(st_download_lookup,
  * second of counts and download entries; a graceful stop flushes them. */
 DB_STMT(st_downloads_flush,
 	"WITH ev AS (SELECT * FROM json_to_recordset($1::json) AS x(file_id uuid, user_id uuid, "
-	"            share_id uuid, name text, ip text, ua text, version integer, at timestamptz)), "
+	"            share_id uuid, actor_id uuid, name text, ip text, ua text, version integer, "
+	"            at timestamptz)), "
 	"c AS (UPDATE files f SET download_count = f.download_count + n.cnt "
 	"      FROM (SELECT file_id, count(*) AS cnt FROM ev GROUP BY file_id) n "
 	"      WHERE f.id = n.file_id) "
@@ -82,8 +81,8 @@ DB_STMT(st_downloads_flush,
 	"SELECT user_id, CASE WHEN share_id IS NULL THEN 'download' ELSE 'share_download' END, "
 	"       file_id, 'file', name, "
 	"       CASE WHEN ip ~ '^[0-9a-fA-F.:]+$' THEN ip::inet END, left(ua, 512), "
-	"       CASE WHEN share_id IS NULL THEN json_build_object('version', version) "
-	"            ELSE json_build_object('version', version, 'share_id', share_id) END, at FROM ev");
+	"       jsonb_strip_nulls(jsonb_build_object('version', version, 'share_id', share_id, "
+	"                                            'actor_id', actor_id)), at FROM ev");
 
 #define DOWNLOADS_BATCH    128
 #define DOWNLOADS_DELAY_MS 1000
@@ -99,7 +98,8 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void download_record(req_t *r, const dl_who_t *who, const char *name, const char *version)
+static void download_record(req_t *r, const dl_who_t *who, const char *owner, const char *name,
+			    const char *version)
 {
 	json_object *ev = json_object_new_object();
 	struct timespec ts;
@@ -111,8 +111,11 @@ static void download_record(req_t *r, const dl_who_t *who, const char *name, con
 	snprintf(at, sizeof(at), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
 	json_object_object_add(ev, "file_id", jstr(who->file_id));
-	json_object_object_add(ev, "user_id", jstr(who->owner_id));
+	json_object_object_add(ev, "user_id", jstr(owner));
 	json_object_object_add(ev, "share_id", jstr(who->share_id));
+	/* someone the owner shared the file with */
+	json_object_object_add(ev, "actor_id", who->user_id && strcmp(who->user_id, owner) != 0 ?
+			       jstr(who->user_id) : NULL);
 	json_object_object_add(ev, "name", jstr(name));
 	json_object_object_add(ev, "ip", jstr(r->remote_addr));
 	json_object_object_add(ev, "ua", r->user_agent && text_utf8_valid(r->user_agent,
@@ -157,9 +160,6 @@ void files_downloads_flush(db_t *db, arena_t *a, bool force)
 	downloads = NULL;
 }
 
-DB_STMT(st_file_live,
-	"SELECT 1 FROM files WHERE id = $1 AND user_id = $2 AND NOT is_deleted");
-
 DB_STMT(st_versions_list,
 	"SELECT v.version_number, v.size, encode(v.sha256, 'hex'), v.mime_type, "
 	"       api_time(v.created_at), v.is_current "
@@ -174,18 +174,11 @@ DB_STMT(st_version_restore,
 
 int files_folder_check(req_t *r, const char *v, size_t n)
 {
-	const char *p[2];
-	PGresult *res;
-	int rc;
+	authz_t az;
 
 	if (!text_uuid_valid(v, n))
 		return 400;
-	p[0] = arena_strndup(r->arena, v, n);
-	p[1] = r->user.id;
-	rc = db_query(r->db, r->arena, &st_folder_owned, 2, p, &res);
-	if (rc != DB_OK)
-		return 503;
-	return PQntuples(res) == 1 ? 0 : 404;
+	return authz_check(r, "upload", "folder", arena_strndup(r->arena, v, n), &az);
 }
 
 const char *files_policy(const char *v, size_t n)
@@ -198,13 +191,14 @@ const char *files_policy(const char *v, size_t n)
 	return NULL;
 }
 
-static void log_file_event(req_t *r, const char *action, const char *id, const char *name,
-			   const char *details)
+/* In the caller's log, and in the owner's when that is someone else. */
+static void log_file_event(req_t *r, const char *owner, const char *action, const char *id,
+			   const char *name, const char *details)
 {
 	activity_t ev = { r->user.id, action, id, "file", name, r->remote_addr, r->user_agent,
 			  details };
 
-	activity_log(r->db, r->arena, &ev);
+	authz_log(r, owner, &ev);
 }
 
 static int store_problem(files_stored_t *out, int status, const char *code, const char *detail)
@@ -291,7 +285,7 @@ again:
 		}
 	}
 	details = arena_printf(r->arena, "{\"version\": %s}", PQgetvalue(res, 0, 4));
-	log_file_event(r, "upload", file_id, PQgetvalue(res, 0, 5), details);
+	log_file_event(r, PQgetvalue(res, 0, 6), "upload", file_id, PQgetvalue(res, 0, 5), details);
 	if ((rc = db_commit(r->db)) != DB_OK)
 		return db_problem(r, out, rc);
 	out->problem = NULL;
@@ -321,19 +315,7 @@ static void not_found(req_t *r)
 
 void h_file_get(req_t *r)
 {
-	const char *p[2] = { r->params[0], r->user.id };
-	PGresult *res;
-	int rc = db_query(r->db, r->arena, &st_file_get, 2, p, &res);
-
-	if (rc != DB_OK) {
-		resp_db_error(r, rc);
-		return;
-	}
-	if (PQntuples(res) != 1) {
-		not_found(r);
-		return;
-	}
-	answer_json_text(r, 200, PQgetvalue(res, 0, 0));
+	authz_answer_item(r, 200, "file", r->params[0]);
 }
 
 void h_file_update(req_t *r)
@@ -342,6 +324,7 @@ void h_file_update(req_t *r)
 	const char *p[5] = { r->params[0], r->user.id, NULL, NULL, NULL };
 	const char *err = NULL;
 	PGresult *res;
+	authz_t az;
 	int rc, fields = 0;
 
 	if (body == NULL)
@@ -384,19 +367,20 @@ void h_file_update(req_t *r)
 		return;
 	}
 	json_object_put(errors);
-	if (tree_write(r, &st_file_update, 5, p, &res) < 0)
+	if (authz(r, "edit", "file", r->params[0], &az) < 0 ||
+	    tree_write(r, az.owner, &st_file_update, 5, p, &res) < 0)
 		return;
 	if (PQntuples(res) != 1) {
 		db_rollback(r->db);
 		not_found(r);
 		return;
 	}
-	log_file_event(r, "update", r->params[0], PQgetvalue(res, 0, 0), NULL);
+	log_file_event(r, az.owner, "update", r->params[0], PQgetvalue(res, 0, 0), NULL);
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;
 	}
-	answer_json_text(r, 200, PQgetvalue(res, 0, 1));
+	authz_answer_item(r, 200, "file", r->params[0]);
 }
 
 void h_file_delete(req_t *r)
@@ -564,9 +548,9 @@ static void send_gz_ranges(req_t *r, const dl_t *d, const range_t *rg, int nr)
 
 void files_download(req_t *r, const dl_who_t *who, const char *version)
 {
-	const char *p[3] = { who->file_id, who->owner_id, version };
+	const char *p[4] = { who->file_id, who->user_id, version, who->share_id };
 	const char *range = req_param(r, "HTTP_RANGE"), *disp = "attachment", *loc;
-	const char *ae;
+	const char *ae, *owner;
 	bool gz_out;
 	char lm[30], rel[BLOB_REL_MAX], *v;
 	range_t rg[RANGE_MAX];
@@ -587,7 +571,7 @@ void files_download(req_t *r, const dl_who_t *who, const char *version)
 			return;
 		}
 	}
-	rc = db_query(r->db, r->arena, &st_download_lookup, 3, p, &res);
+	rc = db_query(r->db, r->arena, &st_download_lookup, 4, p, &res);
 	if (rc != DB_OK) {
 		resp_db_error(r, rc);
 		return;
@@ -603,6 +587,7 @@ void files_download(req_t *r, const dl_who_t *who, const char *version)
 	d.mtime = (time_t)atoll(PQgetvalue(res, 0, 4));
 	d.gz = strcmp(PQgetvalue(res, 0, 5), "gzip") == 0;
 	d.version = PQgetvalue(res, 0, 6);
+	owner = PQgetvalue(res, 0, 7);
 	snprintf(d.etag, sizeof(d.etag), "\"%s\"", d.hex);
 	snprintf(d.etag_gz, sizeof(d.etag_gz), "\"%s-gzip\"", d.hex);
 	if (mime_is_active(d.mime))
@@ -644,7 +629,7 @@ void files_download(req_t *r, const dl_who_t *who, const char *version)
 		/* a link's download limit: this download takes one, atomically */
 		if (who->share_id && share_download_take(r, who->share_id) < 0)
 			return;
-		download_record(r, who, d.name, d.version);
+		download_record(r, who, owner, d.name, d.version);
 	}
 	resp_header(r, "ETag", gz_out && nr == 0 ? d.etag_gz : d.etag);
 	if (d.gz && nr > 0) {
@@ -689,21 +674,11 @@ void h_file_version_download(req_t *r)
 
 /* ---- versions ---- */
 
-static bool file_live(req_t *r)
+static bool file_visible(req_t *r)
 {
-	const char *p[2] = { r->params[0], r->user.id };
-	PGresult *res;
-	int rc = db_query(r->db, r->arena, &st_file_live, 2, p, &res);
+	authz_t az;
 
-	if (rc != DB_OK) {
-		resp_db_error(r, rc);
-		return false;
-	}
-	if (PQntuples(res) != 1) {
-		not_found(r);
-		return false;
-	}
-	return true;
+	return authz(r, "view", "file", r->params[0], &az) == 0;
 }
 
 void h_file_versions(req_t *r)
@@ -727,7 +702,7 @@ void h_file_versions(req_t *r)
 			return;
 		}
 	}
-	if (!file_live(r))
+	if (!file_visible(r))
 		return;
 	snprintf(lim, sizeof(lim), "%d", limit + 1);
 	p[0] = r->params[0];
@@ -766,10 +741,15 @@ void h_file_versions(req_t *r)
 void h_file_version_restore(req_t *r)
 {
 	char keep[16];
-	const char *p[4] = { r->user.id, r->params[0], r->params[1], keep };
+	const char *p[4] = { NULL, r->params[0], r->params[1], keep };
 	PGresult *res;
+	authz_t az;
 	int rc;
 
+	if (authz(r, "edit", "file", r->params[0], &az) < 0)
+		return;
+	/* the owner's file: restored in the owner's name, charged to them */
+	p[0] = az.owner;
 	snprintf(keep, sizeof(keep), "%d", r->cfg->versions_keep);
 	if ((rc = db_begin(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
@@ -779,7 +759,7 @@ void h_file_version_restore(req_t *r)
 	if (rc == DB_ECHECK && strcmp(r->db->constraint, "users_usage_within_quota") == 0) {
 		db_rollback(r->db);
 		resp_problem(r, 507, "quota_exceeded",
-			     "Restoring this version would exceed your storage quota.");
+			     "Restoring this version would exceed the owner's storage quota.");
 		return;
 	}
 	if (rc != DB_OK) {
@@ -792,11 +772,14 @@ void h_file_version_restore(req_t *r)
 		resp_problem(r, 404, "not_found", "No such file or version.");
 		return;
 	}
-	log_file_event(r, "restore_version", r->params[0], NULL,
+	log_file_event(r, az.owner, "restore_version", r->params[0], NULL,
 		       arena_printf(r->arena, "{\"restored\": %s}", r->params[1]));
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;
 	}
-	answer_json_text(r, 200, PQgetvalue(res, 0, 0));
+	if (az.is_owner)
+		answer_json_text(r, 200, PQgetvalue(res, 0, 0));
+	else
+		authz_answer_item(r, 200, "file", r->params[0]);
 }

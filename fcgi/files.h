@@ -14,8 +14,9 @@ typedef struct files_stored {
 	json_object *problem;   /* on failure: the problem (owned by the caller) */
 } files_stored_t;
 
-/* Is folder id v[0..n) one of the user's live folders? 0 yes, else the
- * status to answer: 400 not a UUID, 404 none, 503 database down. */
+/* May the caller add files to the live folder v[0..n)? 0 yes, else the
+ * status to answer: 400 not a UUID, 404 none they can see, 403 they may
+ * only look, 503 database down. */
 int files_folder_check(req_t *r, const char *v, size_t n);
 /* "version", "rename" or "fail" (static strings), NULL for anything else. */
 const char *files_policy(const char *v, size_t n);
@@ -27,17 +28,18 @@ int files_store(req_t *r, blob_tmp_t *t, const unsigned char sha[32], const char
 		const char *name, const char *mime, const char *description,
 		const char *tags_json, const char *policy, files_stored_t *out);
 
-/* Whose download: the file, its owner (whose usage and activity it is),
- * and the share link it goes through (NULL for the owner's own). */
+/* Who downloads: the file, the user asking (NULL through a link) and the
+ * share link it goes through (NULL for a user). item_permissions() decides;
+ * the download is logged in the owner's activity. */
 typedef struct dl_who {
 	const char *file_id;
-	const char *owner_id;
+	const char *user_id;
 	const char *share_id;
 } dl_who_t;
 
 /* Answer GET (or HEAD) of a file's content (version NULL: the current one):
  * preconditions, Range, X-Accel-Redirect to the blob; counted and logged.
- * The caller has checked that whoever asks may download it. */
+ * 404 when whoever asks may not download it. */
 void files_download(req_t *r, const dl_who_t *who, const char *version);
 
 /* Pending download counts and log entries (see files.c): milliseconds until

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "activity.h"
+#include "authz.h"
 #include "files.h"
 #include "folders.h"
 #include "listing.h"
@@ -231,8 +232,10 @@ int folders_listing(req_t *r, const listing_t *q, const char *folder, const char
 	return 0;
 }
 
-DB_STMT(st_folder_live,
-	"SELECT 1 FROM folders WHERE id = $1 AND user_id = $2 AND NOT is_deleted");
+/* The folder as the caller sees it: NULL item when they may not; the
+ * permissions of its contents and where paths start (NULL: the owner's). */
+DB_STMT(st_folder_view,
+	"SELECT v.item, v.breadcrumb, v.child_perms, v.root FROM item_view($2, 'folder', $1) v");
 
 static void folder_not_found(req_t *r)
 {
@@ -242,7 +245,7 @@ static void folder_not_found(req_t *r)
 void h_files_list(req_t *r)
 {
 	listing_t q;
-	const char *p[2], *folder;
+	const char *p[2], *folder, *perms = NULL, *root = NULL;
 	PGresult *res;
 	buf_t out = BUF_INIT;
 	int rc;
@@ -253,17 +256,21 @@ void h_files_list(req_t *r)
 	if (q.folder_id) {
 		p[0] = folder;
 		p[1] = r->user.id;
-		if ((rc = db_query(r->db, r->arena, &st_folder_live, 2, p, &res)) != DB_OK) {
+		if ((rc = db_query(r->db, r->arena, &st_folder_view, 2, p, &res)) != DB_OK) {
 			resp_db_error(r, rc);
 			return;
 		}
-		if (PQntuples(res) != 1) {
+		if (PQgetisnull(res, 0, 0)) {
 			folder_not_found(r);
 			return;
 		}
+		if (!PQgetisnull(res, 0, 2))
+			perms = PQgetvalue(res, 0, 2);
+		if (!PQgetisnull(res, 0, 3))
+			root = PQgetvalue(res, 0, 3);
 	}
 	buf_addc(&out, '{');
-	if (folders_listing(r, &q, folder, NULL, NULL, &out) == 0) {
+	if (folders_listing(r, &q, folder, perms, root, &out) == 0) {
 		buf_addc(&out, '}');
 		resp_json_text(r, 200, out.p, out.len);
 	}
@@ -272,19 +279,19 @@ void h_files_list(req_t *r)
 
 /* ---- folders ---- */
 
-DB_STMT(st_folder_get,
-	"SELECT folder_json(f), folder_breadcrumb(f.id) FROM folders f "
-	"WHERE f.id = $1 AND f.user_id = $2 AND NOT f.is_deleted");
-
+/* a new folder belongs to the parent's owner; the caller may add to it */
 DB_STMT(st_folder_create,
-	"WITH par AS (SELECT id FROM folders WHERE id = $2 AND user_id = $1 AND NOT is_deleted), "
+	"WITH par AS (SELECT id, user_id FROM folders WHERE id = $2 AND NOT is_deleted "
+	"               AND 'upload' = ANY (item_permissions($1, NULL, 'folder', id))), "
 	"ins AS (INSERT INTO folders (user_id, parent_id, name, description) "
-	"        SELECT $1, par.id, tree_free_name(par.id, $3, 'folder', NULL, $5), coalesce($4, '') "
+	"        SELECT par.user_id, par.id, tree_free_name(par.id, $3, 'folder', NULL, $5), "
+	"               coalesce($4, '') "
 	"          FROM par RETURNING *) "
 	"SELECT folder_json(ins), ins.id, ins.name FROM ins");
 
 DB_STMT(st_folder_update,
-	"WITH cur AS (SELECT * FROM folders WHERE id = $1 AND user_id = $2 AND NOT is_deleted FOR UPDATE), "
+	"WITH cur AS (SELECT * FROM folders WHERE id = $1 AND NOT is_deleted "
+	"               AND 'edit' = ANY (item_permissions($2, NULL, 'folder', id)) FOR UPDATE), "
 	"upd AS (UPDATE folders f SET name = coalesce(CASE WHEN $3::text IS NULL THEN NULL "
 	"            ELSE tree_free_name(cur.parent_id, $3, 'folder', cur.id, 'fail') END, f.name), "
 	"        description = coalesce($4, f.description), updated_at = now() "
@@ -292,12 +299,14 @@ DB_STMT(st_folder_update,
 	"SELECT (SELECT folder_json(upd) FROM upd), (SELECT upd.name FROM upd), "
 	"       (SELECT cur.parent_id IS NULL FROM cur)");
 
-static void log_folder_event(req_t *r, const char *action, const char *id, const char *name)
+/* In the caller's log, and in the owner's when that is someone else. */
+static void log_folder_event(req_t *r, const char *owner, const char *action, const char *id,
+			     const char *name)
 {
 	activity_t ev = { r->user.id, action, id, "folder", name, r->remote_addr, r->user_agent,
 			  NULL };
 
-	activity_log(r->db, r->arena, &ev);
+	authz_log(r, owner, &ev);
 }
 
 static void answer_text(req_t *r, int status, const char *text)
@@ -324,6 +333,7 @@ void h_folder_create(req_t *r)
 	json_object *body = req_json_body(r), *errors, *v;
 	const char *p[5] = { r->user.id, r->user.root_folder_id, NULL, NULL, "fail" };
 	PGresult *res;
+	authz_t az;
 	int rc;
 
 	if (body == NULL)
@@ -360,26 +370,40 @@ void h_folder_create(req_t *r)
 		return;
 	}
 	json_object_put(errors);
-	if (tree_write(r, &st_folder_create, 5, p, &res) < 0)
+	rc = authz_check(r, "upload", "folder", p[1], &az);
+	if (rc == 404 || rc == 403) {
+		resp_problem(r, rc, rc == 404 ? "not_found" : "forbidden", rc == 404 ?
+			     "The parent folder does not exist." :
+			     "You may not add folders to this folder.");
+		return;
+	}
+	if (rc != 0) {
+		resp_db_error(r, az.db_rc);
+		return;
+	}
+	if (tree_write(r, az.owner, &st_folder_create, 5, p, &res) < 0)
 		return;
 	if (PQntuples(res) != 1) {
 		db_rollback(r->db);
 		resp_problem(r, 404, "not_found", "The parent folder does not exist.");
 		return;
 	}
-	log_folder_event(r, "create_folder", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	log_folder_event(r, az.owner, "create_folder", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;
 	}
 	resp_header(r, "Location", arena_printf(r->arena, "/api/folders/%s", PQgetvalue(res, 0, 1)));
-	answer_text(r, 201, PQgetvalue(res, 0, 0));
+	if (az.is_owner)
+		answer_text(r, 201, PQgetvalue(res, 0, 0));
+	else
+		authz_answer_item(r, 201, "folder", PQgetvalue(res, 0, 1));
 }
 
 void h_folder_get(req_t *r)
 {
 	const char *id = r->params[0] ? r->params[0] : r->user.root_folder_id;
-	const char *p[2] = { id, r->user.id };
+	const char *p[2] = { id, r->user.id }, *perms, *root;
 	listing_t q;
 	PGresult *res;
 	buf_t out = BUF_INIT;
@@ -388,14 +412,16 @@ void h_folder_get(req_t *r)
 
 	if (folders_listing_parse(r, &q, false, id) < 0)
 		return;
-	if ((rc = db_query(r->db, r->arena, &st_folder_get, 2, p, &res)) != DB_OK) {
+	if ((rc = db_query(r->db, r->arena, &st_folder_view, 2, p, &res)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;
 	}
-	if (PQntuples(res) != 1) {
+	if (PQgetisnull(res, 0, 0)) {
 		folder_not_found(r);
 		return;
 	}
+	perms = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
+	root = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
 	/* the folder object, opened up to take the breadcrumb and the listing */
 	obj = PQgetvalue(res, 0, 0);
 	len = PQgetlength(res, 0, 0);
@@ -409,7 +435,7 @@ void h_folder_get(req_t *r)
 	buf_adds(&out, ", \"breadcrumb\": ");
 	buf_add(&out, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
 	buf_adds(&out, ", ");
-	if (folders_listing(r, &q, id, NULL, NULL, &out) == 0) {
+	if (folders_listing(r, &q, id, perms, root, &out) == 0) {
 		buf_addc(&out, '}');
 		resp_json_text(r, 200, out.p, out.len);
 	}
@@ -423,6 +449,7 @@ void h_folder_update(req_t *r)
 	const char *id = r->params[0] ? r->params[0] : r->user.root_folder_id;
 	const char *p[4] = { id, r->user.id, NULL, NULL };
 	PGresult *res;
+	authz_t az;
 	int rc, fields = 0;
 
 	if (body == NULL)
@@ -457,7 +484,8 @@ void h_folder_update(req_t *r)
 		return;
 	}
 	json_object_put(errors);
-	if (tree_write(r, &st_folder_update, 4, p, &res) < 0)
+	if (authz(r, "edit", "folder", id, &az) < 0 ||
+	    tree_write(r, az.owner, &st_folder_update, 4, p, &res) < 0)
 		return;
 	if (PQgetisnull(res, 0, 2)) {
 		db_rollback(r->db);
@@ -469,12 +497,15 @@ void h_folder_update(req_t *r)
 		resp_problem(r, 403, "forbidden", "The root folder cannot be changed.");
 		return;
 	}
-	log_folder_event(r, "update", id, PQgetvalue(res, 0, 1));
+	log_folder_event(r, az.owner, "update", id, PQgetvalue(res, 0, 1));
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;
 	}
-	answer_text(r, 200, PQgetvalue(res, 0, 0));
+	if (az.is_owner)
+		answer_text(r, 200, PQgetvalue(res, 0, 0));
+	else
+		authz_answer_item(r, 200, "folder", id);
 }
 
 void h_folder_delete(req_t *r)

@@ -13,6 +13,7 @@
 #include "account.h"
 #include "activity.h"
 #include "auth.h"
+#include "authz.h"
 #include "files.h"
 #include "folders.h"
 #include "handlers.h"
@@ -30,9 +31,6 @@
 #define SHARE_PW_FAILS_ALL  50      /* per link */
 #define SHARE_PROBES        20
 #define SHARE_WINDOW        900
-
-DB_STMT(st_share_item,
-	"SELECT item_permissions($1, NULL, $2, $3)::text[] @> ARRAY['share']");
 
 DB_STMT(st_share_create,
 	"WITH s AS (INSERT INTO shares (user_id, file_id, folder_id, share_token_hash, token_prefix, "
@@ -185,22 +183,16 @@ static void share_create(req_t *r, const char *kind)
 	const char *p[10];
 	sharereq_t q;
 	PGresult *res;
+	authz_t az;
 	int rc;
 
 	if (body == NULL || sharereq_parse(r, body, true, &q) < 0)
 		return;
+	if (authz(r, "share", kind, r->params[0], &az) < 0)
+		return;
 	p[0] = r->user.id;
 	p[1] = kind;
 	p[2] = r->params[0];
-	if ((rc = db_query(r->db, r->arena, &st_share_item, 3, p, &res)) != DB_OK) {
-		resp_db_error(r, rc);
-		return;
-	}
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-		resp_problem(r, 404, "not_found", strcmp(kind, "file") == 0 ? "No such file." :
-			     "No such folder.");
-		return;
-	}
 	if (auth_token_new(SHARE_PREFIX, tok, sizeof(tok)) < 0) {
 		resp_problem(r, 503, "unavailable", "No randomness available; try again shortly.");
 		return;
@@ -523,7 +515,7 @@ static void share_download(req_t *r, const share_t *sh, const char *file_id)
 	const char *p[2] = { sh->id, file_id };
 	PGresult *res;
 	const char *perms;
-	dl_who_t who = { file_id, sh->owner, sh->id };
+	dl_who_t who = { file_id, NULL, sh->id };
 	int rc = db_query(r->db, r->arena, &st_share_file_perms, 2, p, &res);
 
 	if (rc != DB_OK) {

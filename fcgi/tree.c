@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "cursor.h"
 #include "handlers.h"
 #include "log.h"
@@ -18,12 +19,11 @@
 #define TREE_MAX_ITEMS 10000
 #define TREE_ATTEMPTS  3
 
-DB_STMT(st_tree_target,
-	"SELECT 1 FROM folders WHERE id = $1 AND user_id = $2 AND NOT is_deleted");
-
+/* a copy is charged to the target folder's owner */
 DB_STMT(st_tree_plan,
 	"SELECT p.items, p.bytes, u.storage_quota - u.storage_used "
-	"FROM tree_plan($1, $2::uuid[], $3::boolean) p, users u WHERE u.id = $1");
+	"FROM tree_plan($1, $2::uuid[], $3::boolean) p, users u "
+	"WHERE u.id = coalesce(item_owner('folder', $4), $1)");
 
 DB_STMT(st_tree_apply,
 	"SELECT item_id, ok, body FROM tree_apply_logged($1, $2, $3::uuid[], $4, $5, $6, $7)");
@@ -37,18 +37,19 @@ DB_STMT(st_job_create,
 
 DB_STMT(st_tree_lock, "SELECT tree_lock($1)");
 
-int tree_lock(req_t *r)
+int tree_lock(req_t *r, const char *user)
 {
-	const char *p[1] = { r->user.id };
+	const char *p[1] = { user };
 
 	return db_query(r->db, r->arena, &st_tree_lock, 1, p, NULL);
 }
 
-int tree_write(req_t *r, db_stmt_t *st, int n, const char *const *p, PGresult **res)
+int tree_write(req_t *r, const char *owner, db_stmt_t *st, int n, const char *const *p,
+	       PGresult **res)
 {
 	int rc = db_begin(r->db);
 
-	if (rc == DB_OK && (rc = tree_lock(r)) == DB_OK &&
+	if (rc == DB_OK && (rc = tree_lock(r, owner)) == DB_OK &&
 	    (rc = db_query(r->db, r->arena, st, n, p, res)) == DB_OK)
 		return 0;
 	db_rollback(r->db);
@@ -270,40 +271,31 @@ static json_object *results_json(PGresult *res)
  * up-front quota check (507). */
 static long long plan(req_t *r, const char *op, const treeq_t *q, bool trashed)
 {
-	const char *p[3] = { r->user.id, q->ids, trashed ? "true" : "false" };
+	const char *p[4] = { r->user.id, q->ids, trashed ? "true" : "false", q->target };
 	PGresult *res;
 	int rc;
 
 	if (strcmp(op, "move") == 0 || strcmp(op, "restore") == 0)
 		return q->n;   /* one row per item, whatever is below it */
-	if ((rc = db_query(r->db, r->arena, &st_tree_plan, 3, p, &res)) != DB_OK) {
+	if ((rc = db_query(r->db, r->arena, &st_tree_plan, 4, p, &res)) != DB_OK) {
 		resp_db_error(r, rc);
 		return -1;
 	}
 	if (strcmp(op, "copy") == 0 &&
 	    atoll(PQgetvalue(res, 0, 1)) > atoll(PQgetvalue(res, 0, 2))) {
-		resp_problem(r, 507, "quota_exceeded",
-			     "The copy would exceed your storage quota; nothing was copied.");
+		resp_problem(r, 507, "quota_exceeded", "The copy would exceed the storage quota of "
+			     "the target folder's owner; nothing was copied.");
 		return -1;
 	}
 	return atoll(PQgetvalue(res, 0, 0));
 }
 
-static bool target_live(req_t *r, const char *target)
+/* The caller may add items to the target folder (404 or 403 answered). */
+static bool target_ok(req_t *r, const char *target)
 {
-	const char *p[2] = { target, r->user.id };
-	PGresult *res;
-	int rc = db_query(r->db, r->arena, &st_tree_target, 2, p, &res);
+	authz_t az;
 
-	if (rc != DB_OK) {
-		resp_db_error(r, rc);
-		return false;
-	}
-	if (PQntuples(res) != 1) {
-		resp_problem(r, 404, "not_found", "The target folder does not exist.");
-		return false;
-	}
-	return true;
+	return authz(r, "upload", "folder", target, &az) == 0;
 }
 
 static void bulk(req_t *r, const char *op)
@@ -315,7 +307,7 @@ static void bulk(req_t *r, const char *op)
 
 	if (treeq_parse(r, &q, targeted) < 0)
 		return;
-	if (targeted && !target_live(r, q.target))
+	if (targeted && !target_ok(r, q.target))
 		return;
 	if ((size = plan(r, op, &q, false)) < 0)
 		return;
@@ -385,26 +377,15 @@ static void one(req_t *r, const char *op, const char *id, const char *policy, in
 	}
 }
 
-DB_STMT(st_kind_live, "SELECT tree_item_kind($2, $1)");
-
 void tree_delete_one(req_t *r, const char *id, const char *kind)
 {
-	const char *p[2] = { id, r->user.id };
-	PGresult *res;
-	int rc = db_query(r->db, r->arena, &st_kind_live, 2, p, &res);
+	authz_t az;
 
-	if (rc != DB_OK) {
-		resp_db_error(r, rc);
+	/* a file id on the folders route (or the reverse) is not found */
+	if (authz(r, "delete", kind, id, &az) < 0)
 		return;
-	}
 	if (strcmp(id, r->user.root_folder_id) == 0) {
 		resp_problem(r, 403, "forbidden", "The root folder cannot be deleted.");
-		return;
-	}
-	/* a file id on the folders route (or the reverse) is not found */
-	if (PQgetisnull(res, 0, 0) || strcmp(PQgetvalue(res, 0, 0), kind) != 0) {
-		resp_problem(r, 404, "not_found", strcmp(kind, "folder") == 0 ?
-			     "No such folder." : "No such file.");
 		return;
 	}
 	one(r, "delete", id, NULL, 204, false);

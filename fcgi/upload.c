@@ -256,8 +256,10 @@ static void apply_field_value(upload_t *u)
 			u->folder_id = arena_strndup(r->arena, v, n);
 		else
 			field_fail(u, rc, rc == 404 ? "not_found" : rc == 400 ? "invalid_request" :
-				   "unavailable", rc == 404 ? "The folder does not exist." :
+				   rc == 403 ? "forbidden" : "unavailable",
+				   rc == 404 ? "The folder does not exist." :
 				   rc == 400 ? "folder_id must be a folder ID." :
+				   rc == 403 ? "You may not add files to this folder." :
 				   "The database is unavailable; try again shortly.");
 	} else if (strcmp(u->field, "description") == 0) {
 		if (n > FILES_DESCRIPTION_MAX || !text_utf8_valid(v, n) || memchr(v, 0, n))
