@@ -58,6 +58,16 @@ void h_share_open(req_t *r);
 void h_share_download(req_t *r);
 void h_share_file_download(req_t *r);
 
+/* grants.c */
+void h_file_grant(req_t *r);
+void h_folder_grant(req_t *r);
+void h_file_grants(req_t *r);
+void h_folder_grants(req_t *r);
+void h_grants_list(req_t *r);
+void h_grant_update(req_t *r);
+void h_grant_delete(req_t *r);
+void h_shared_with_me(req_t *r);
+
 /* Resolve the principal from the Authorization header or the session
  * cookie. Returns 1 authenticated, 0 not (no response sent), -1 when a
  * response (503) was sent. */

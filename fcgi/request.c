@@ -362,6 +362,11 @@ int req_cursor(req_t *r, const char **parts, int n)
 
 void req_list_by_time(req_t *r, db_stmt_t *first, db_stmt_t *after_st)
 {
+	req_list_by_time_of(r, r->user.id, first, after_st);
+}
+
+void req_list_by_time_of(req_t *r, const char *key, db_stmt_t *first, db_stmt_t *after_st)
+{
 	const char *after[2] = { NULL, NULL }, *p[4];
 	char lim[16];
 	int limit = req_page_limit(r), rc, n;
@@ -376,7 +381,7 @@ void req_list_by_time(req_t *r, db_stmt_t *first, db_stmt_t *after_st)
 		return;
 	}
 	snprintf(lim, sizeof(lim), "%d", limit + 1);
-	p[0] = r->user.id;
+	p[0] = key;
 	p[1] = lim;
 	p[2] = after[0];
 	p[3] = after[1];

@@ -77,6 +77,8 @@ int req_cursor(req_t *r, const char **parts, int n);
  * first: first(user id, limit) and after(user id, limit, time, id) return
  * (JSON text, time as text, id); ?limit= and ?cursor= are taken care of. */
 void req_list_by_time(req_t *r, db_stmt_t *first, db_stmt_t *after);
+/* The same with key (e.g. an item's id) in place of the user id. */
+void req_list_by_time_of(req_t *r, const char *key, db_stmt_t *first, db_stmt_t *after);
 /* Read and parse a JSON object body. On any problem (wrong type, too large,
  * malformed, invalid UTF-8, not an object) answers 4xx and returns NULL.
  * The object is released with the arena. */

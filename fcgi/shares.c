@@ -427,6 +427,36 @@ static int share_resolve(req_t *r, share_t *sh)
 	return 0;
 }
 
+DB_STMT(st_share_get,
+	"SELECT share_json(s) FROM shares s WHERE s.id = $1 AND s.user_id = $2 AND s.is_active");
+
+/* GET /api/shares/<id>: the owner's view of one of their links (a token is
+ * never a UUID: it starts with cfs_). */
+static void share_get(req_t *r)
+{
+	const char *p[2] = { r->params[0], NULL };
+	PGresult *res;
+	int rc = auth_resolve(r);
+
+	if (rc < 0)
+		return;
+	if (rc == 0) {
+		resp_header(r, "WWW-Authenticate", "Bearer realm=\"coffer\"");
+		resp_problem(r, 401, "unauthenticated", "A valid session or API token is required.");
+		return;
+	}
+	p[1] = r->user.id;
+	if ((rc = db_query(r->db, r->arena, &st_share_get, 2, p, &res)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		resp_problem(r, 404, "not_found", "No such share link.");
+		return;
+	}
+	resp_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+}
+
 void h_share_open(req_t *r)
 {
 	const char *p[4], *shown;
@@ -437,6 +467,10 @@ void h_share_open(req_t *r)
 	share_t sh;
 	bool folder = false;
 
+	if (text_uuid_valid(r->params[0], strlen(r->params[0]))) {
+		share_get(r);
+		return;
+	}
 	if (share_resolve(r, &sh) < 0)
 		return;
 	folder = strcmp(sh.kind, "folder") == 0;

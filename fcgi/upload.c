@@ -399,6 +399,21 @@ static void answer(upload_t *u)
 	}
 }
 
+DB_STMT(st_editor_somewhere,
+	"SELECT EXISTS (SELECT 1 FROM grants WHERE grantee_id = $1 AND role = 'editor')");
+
+/* An editor of someone's folder may upload there on the owner's quota, so
+ * their own quota alone does not refuse an upload before its folder is
+ * known (file_store charges whoever owns the folder). */
+static bool may_upload_for_others(req_t *r)
+{
+	const char *p[1] = { r->user.id };
+	PGresult *res;
+
+	return db_query(r->db, r->arena, &st_editor_somewhere, 1, p, &res) == DB_OK &&
+	       PQgetvalue(res, 0, 0)[0] == 't';
+}
+
 /* What can be judged from the headers alone: the type, the boundary, and a
  * Content-Length already over the request limit or the quota left. 0 when
  * the body is worth reading (*len = Content-Length or -1), else answered. */
@@ -426,7 +441,7 @@ static int early_checks(req_t *r, char *boundary, size_t *blen, long long *len)
 		resp_problem(r, 413, "file_too_large", "The upload is larger than allowed.");
 		return -1;
 	}
-	if (*len > r->user.quota - r->user.used + UP_OVERHEAD) {
+	if (*len > r->user.quota - r->user.used + UP_OVERHEAD && !may_upload_for_others(r)) {
 		resp_problem(r, 507, "quota_exceeded",
 			     "The upload is larger than the storage quota left.");
 		return -1;

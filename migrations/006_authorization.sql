@@ -459,8 +459,12 @@ LANGUAGE sql AS $$
           FROM tree_apply(p_user, p_op, p_items, p_target, p_policy) WITH ORDINALITY AS t(item_id, ok, body, o)),
     d AS MATERIALIZED (
         SELECT r.item_id, (r.body->>'id')::uuid AS id, r.body->>'kind' AS kind, r.body->>'name' AS name,
-               coalesce((SELECT x.user_id FROM files x WHERE x.id = (r.body->>'id')::uuid),
-                        (SELECT x.user_id FROM folders x WHERE x.id = (r.body->>'id')::uuid)) AS owner
+               -- this statement does not see the copies it makes: they
+               -- belong to the target folder's owner
+               CASE WHEN p_op = 'copy' THEN item_owner('folder', p_target)
+                    ELSE coalesce((SELECT x.user_id FROM files x WHERE x.id = (r.body->>'id')::uuid),
+                                  (SELECT x.user_id FROM folders x WHERE x.id = (r.body->>'id')::uuid))
+               END AS owner
           FROM r WHERE r.ok),
     a AS (
         INSERT INTO activity_log (user_id, action, target_id, target_kind, target_name, ip_address,
