@@ -74,7 +74,7 @@ static void preflight(req_t *r, bool origin_ok, const buf_t *allow)
 	resp_header(r, "Access-Control-Allow-Methods", buf_str(allow));
 	resp_header(r, "Access-Control-Allow-Headers",
 		    "Authorization, Content-Type, Upload-Length, Upload-Offset, Tus-Resumable, "
-		    "Upload-Metadata, X-Share-Password, X-Request-Id, Range, If-Range, If-Match, "
+		    "Upload-Metadata, X-Share-Password, X-Share-Access, X-Request-Id, Range, If-Range, If-Match, "
 		    "If-None-Match, If-Modified-Since, If-Unmodified-Since");
 	resp_header(r, "Access-Control-Max-Age", "600");
 	resp_empty(r, 204);
@@ -92,7 +92,7 @@ static void route(req_t *r)
 		resp_header(r, "Access-Control-Allow-Credentials", "true");
 		resp_header(r, "Access-Control-Expose-Headers",
 			    "Retry-After, X-Request-Id, Location, Upload-Offset, ETag, Last-Modified, "
-			    "Content-Disposition, Content-Range, Accept-Ranges");
+			    "Content-Disposition, Content-Range, Accept-Ranges, X-Share-Access");
 	}
 	rt = router_match(routes, nroutes, r->method, r->path, r->path_len, r->params, r->arena,
 			  &status, &allow);

@@ -108,7 +108,7 @@ static void add_part(buf_t *b, bool folders, const sortkey_t *k, bool desc, bool
 	if (folders)
 		buf_adds(b, "folder_json(f, (SELECT path FROM p) || f.name, $6::json)::text AS j, ");
 	else
-		buf_adds(b, "file_json(x, $6::json)::text AS j, ");
+		buf_adds(b, "file_json_as(x, $6::json)::text AS j, ");
 	if (k->out)
 		fmt_alias(b, k->out, a);
 	else

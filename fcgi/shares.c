@@ -31,6 +31,8 @@
 #define SHARE_PW_FAILS_ALL  50      /* per link */
 #define SHARE_PROBES        20
 #define SHARE_WINDOW        900
+#define SHARE_PASS_TTL      3600    /* seconds an X-Share-Access pass lasts */
+#define SHARE_CHALLENGE     "SharePassword realm=\"coffer-share\""
 
 DB_STMT(st_share_create,
 	"WITH s AS (INSERT INTO shares (user_id, file_id, folder_id, share_token_hash, token_prefix, "
@@ -352,6 +354,26 @@ typedef struct share {
  * the address's probe counted), not expired (410), its password given in
  * X-Share-Password when it has one (401; failures counted per link, 429
  * past the limit). 0, or -1 when answered. */
+/* After the right password, the answer carries a pass (X-Share-Access, valid
+ * SHARE_PASS_TTL seconds) that the visitor sends instead of the password:
+ * argon2id runs once per visit, not once per page and download. The pass
+ * is signed with the link's password hash, so a new password ends it. */
+static void share_pass_give(req_t *r, const char *id, const char *pwhash)
+{
+	char pass[AUTH_PASS_MAX];
+
+	if (auth_pass_new(pwhash, id, (long long)time(NULL) + SHARE_PASS_TTL, pass) == 0)
+		resp_header(r, "X-Share-Access", arena_strdup(r->arena, pass));
+}
+
+static bool share_pass_ok(req_t *r, const char *id, const char *pwhash)
+{
+	const char *pass = req_param(r, "HTTP_X_SHARE_ACCESS");
+
+	return pass && auth_pass_valid(pass, strlen(pass), pwhash, id, (long long)time(NULL),
+				       SHARE_PASS_TTL);
+}
+
 static int share_resolve(req_t *r, share_t *sh)
 {
 	const char *token = r->params[0], *probe, *p[1], *pw;
@@ -393,10 +415,10 @@ static int share_resolve(req_t *r, share_t *sh)
 		resp_problem(r, 410, "share_expired", "This share link has expired.");
 		return -1;
 	}
-	if (!PQgetisnull(res, 0, 6)) {
+	if (!PQgetisnull(res, 0, 6) && !share_pass_ok(r, sh->id, PQgetvalue(res, 0, 6))) {
 		/* guesses are counted per link and address (SHARE_PW_FAILS), and
 		 * per link from everywhere (SHARE_PW_FAILS_ALL): one guesser cannot
-		 * lock the link for everyone */
+		 * lock the link for everyone, nor shut out those holding a pass */
 		const char *key = arena_printf(r->arena, "sharepw:%s", sh->id);
 		const char *ipkey = arena_printf(r->arena, "sharepw:%s:%s", sh->id,
 						 r->remote_addr ? r->remote_addr : "");
@@ -412,6 +434,7 @@ static int share_resolve(req_t *r, share_t *sh)
 		}
 		pw = req_param(r, "HTTP_X_SHARE_PASSWORD");
 		if (pw == NULL || *pw == '\0') {
+			resp_header(r, "WWW-Authenticate", SHARE_CHALLENGE);
 			resp_problem(r, 401, "share_password_required",
 				     "This share link needs its password, in the X-Share-Password header.");
 			return -1;
@@ -420,9 +443,11 @@ static int share_resolve(req_t *r, share_t *sh)
 					  r->cfg->argon2_t)) {
 			account_throttle_fail(r->db, r->arena, key, SHARE_WINDOW);
 			account_throttle_fail(r->db, r->arena, ipkey, SHARE_WINDOW);
+			resp_header(r, "WWW-Authenticate", SHARE_CHALLENGE);
 			resp_problem(r, 401, "share_password_invalid", "The share password is wrong.");
 			return -1;
 		}
+		share_pass_give(r, sh->id, PQgetvalue(res, 0, 6));
 	}
 	return 0;
 }

@@ -3,7 +3,9 @@
 
 #include <argon2.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -78,4 +80,49 @@ bool auth_password_verify(const char *encoded, const char *pw, size_t n, int m_k
 		return false;
 	}
 	return argon2id_verify(encoded, pw, n) == ARGON2_OK;
+}
+
+/* base64url of HMAC-SHA256(key, subject "." expiry) into mac (44 bytes). */
+static int pass_mac(const char *key, const char *subject, long long expiry, char mac[44])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "%s.%lld", subject, expiry);
+
+	if (n < 0 || (size_t)n >= sizeof(msg) ||
+	    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)msg, (size_t)n, md,
+		 &mdlen) == NULL || mdlen != 32)
+		return -1;
+	mac[b64url_encode(md, 32, mac)] = '\0';
+	return 0;
+}
+
+int auth_pass_new(const char *key, const char *subject, long long expiry, char out[AUTH_PASS_MAX])
+{
+	char mac[44];
+
+	if (expiry < 0 || pass_mac(key, subject, expiry, mac) < 0)
+		return -1;
+	snprintf(out, AUTH_PASS_MAX, "%lld.%s", expiry, mac);
+	return 0;
+}
+
+bool auth_pass_valid(const char *p, size_t n, const char *key, const char *subject, long long now,
+		     long long max_ttl)
+{
+	long long expiry = 0;
+	char mac[44];
+	size_t i = 0;
+
+	/* 1-12 digits (enough for any expiry until the year 33658), '.', 43 characters */
+	while (i < n && i < 13 && p[i] >= '0' && p[i] <= '9')
+		expiry = expiry * 10 + (p[i++] - '0');
+	if (i == 0 || i > 12 || i >= n || p[i] != '.' || n - i - 1 != 43)
+		return false;
+	if (expiry <= now || expiry - now > max_ttl)
+		return false;
+	if (pass_mac(key, subject, expiry, mac) < 0)
+		return false;
+	return CRYPTO_memcmp(mac, p + i + 1, 43) == 0;
 }

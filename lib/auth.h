@@ -31,4 +31,17 @@ int auth_password_hash(const char *pw, size_t n, int m_kib, int t, char out[AUTH
  * apart by timing, and returns false. */
 bool auth_password_verify(const char *encoded, const char *pw, size_t n, int m_kib, int t);
 
+/* A pass: proof, until its expiry, that its holder gave the password whose
+ * hash is key, for subject (e.g. a share link's id), so that the password
+ * (and argon2id) is not needed on every request. Text form:
+ * "<expiry, unix seconds>.<base64url HMAC-SHA256(key, subject "." expiry)>".
+ * A new password (a new hash) ends every pass made with the old one. */
+#define AUTH_PASS_MAX 64
+/* Write the pass into out; returns 0 or -1. */
+int auth_pass_new(const char *key, const char *subject, long long expiry, char out[AUTH_PASS_MAX]);
+/* Is p[0..n) (untrusted, not terminated) a pass for key and subject that is
+ * still valid at now and expires at most max_ttl seconds after now? */
+bool auth_pass_valid(const char *p, size_t n, const char *key, const char *subject, long long now,
+		     long long max_ttl);
+
 #endif

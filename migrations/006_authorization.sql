@@ -100,6 +100,14 @@ LANGUAGE sql STABLE AS $$
         OR a.depth <= (SELECT r.depth FROM folder_ancestors(p_id) r WHERE r.id = p_root)
 $$;
 
+-- A file as whoever has p_perms sees it (NULL: the owner): the owner's
+-- links are the owner's business, so others do not see their count.
+CREATE FUNCTION file_json_as(f files, p_perms json) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_perms IS NULL OR (p_perms->>'share')::boolean THEN file_json(f, p_perms)
+                ELSE (file_json(f, p_perms)::jsonb - 'sharing')::json END
+$$;
+
 -- An item as someone who is not its owner sees it (p_scoped) or as its
 -- owner: the permissions are the given ones; a visitor's paths start at
 -- p_root (the shared or granted folder) and nothing points above it (that
@@ -110,7 +118,7 @@ CREATE FUNCTION item_json_as(p_perms text[], p_kind text, p_id uuid, p_root uuid
 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN NOT ('view' = ANY (p_perms)) THEN NULL
                 WHEN p_kind = 'file' THEN
-                    (SELECT (file_json(x, permissions_json(p_perms))::jsonb
+                    (SELECT (file_json_as(x, permissions_json(p_perms))::jsonb
                              || CASE WHEN p_scoped AND p_root IS NULL THEN '{"folder_id": null}'::jsonb
                                      ELSE '{}'::jsonb END)::json
                        FROM files x WHERE x.id = p_id)

@@ -29,7 +29,10 @@
 # a trashed one); unknown, malformed and revoked tokens 404; an expired link
 # 410 share_expired; a password link 401 share_password_required without
 # the X-Share-Password header (a password in the URL does not count), 401
-# share_password_invalid with a wrong one, 200 with the right one; 5 wrong
+# share_password_invalid with a wrong one (both with WWW-Authenticate), 200
+# with the right one and a pass in X-Share-Access (valid an hour, signed:
+# a tampered, forged-expiry, garbage or expired pass, or one made before the
+# password changed, is 401; another link's pass opens nothing); 5 wrong
 # passwords lock that link (429 rate_limited with Retry-After, even with the
 # right password, from any address) but not others; 20 unknown-token probes
 # from one address are answered, the next is 429 with Retry-After while
@@ -103,12 +106,14 @@ sub make_share {
 	return ref $r->{json} eq 'HASH' ? $r->{json} : { token => random_token(), id => uuid() };
 }
 
-# GET /api/shares/<token> without login. %o: client, query ("?..."), password.
+# GET /api/shares/<token> without login. %o: client, query ("?..."),
+# password, pass (X-Share-Access).
 sub open_share {
 	my ($tok, %o) = @_;
 	my $c = $o{client} // $s->client;
 	return $c->get("/api/shares/$tok" . ($o{query} // ''),
-		{ headers => { defined $o{password} ? ('X-Share-Password' => $o{password}) : () } });
+		{ headers => { defined $o{password} ? ('X-Share-Password' => $o{password}) : (),
+			       defined $o{pass} ? ('X-Share-Access' => $o{pass}) : () } });
 }
 
 # Every link of $c, following next_cursor.
@@ -345,14 +350,23 @@ $r = open_share($viewlink->{token} // random_token());
 is $r->{status}, 200, 'the view link -> 200' or diag $r->describe;
 is $r->{json}{share}{permission}, 'view', 'share.permission view';
 is_deeply perms01($r->{json}{item}{permissions}), link_perms(0), 'item.permissions: view only';
+ok !exists $r->{json}{item}{sharing}, "item: no count of the owner's links";
 
 $r = open_share($tok, client => $bob);
 is $r->{status}, 200, 'another logged-in user may open the link too' or diag $r->describe;
 
+# a UUID is not a token: it names a link for its owner (GET /api/shares/<id>)
+problem_ok(open_share($link->{id} // uuid()), 401, 'unauthenticated', 'a link id without login -> 401');
+problem_ok(open_share($link->{id} // uuid(), client => $bob), 404, 'not_found', "a link id to another user -> 404");
+$r = open_share($link->{id} // uuid(), client => $alice);
+is $r->{status}, 200, 'its id to the owner -> 200' or diag $r->describe;
+is $r->{json}{id}, $link->{id}, '... the link';
+ok !exists $r->{json}{token}, '... without its token';
+
 # unknown and malformed tokens
 problem_ok(open_share(random_token()), 404, 'not_found', 'an unknown token -> 404');
 for my $bad ('abc', 'cfs_', 'cfs_' . ('A' x 42), 'cfs_' . ('A' x 44), 'xyz_' . substr($tok, 4), substr($tok, 0, 46),
-	$tok . 'A', 'CFS_' . substr($tok, 4), $link->{id} // uuid()) {
+	$tok . 'A', 'CFS_' . substr($tok, 4)) {
 	problem_ok(open_share($bad), 404, 'not_found', "a malformed token ($bad) -> 404");
 }
 problem_ok(open_share('cfs_' . ('A' x 42) . '%21'), 404, 'not_found', 'a token with a non-base64url character -> 404');
@@ -443,18 +457,44 @@ my $pw = make_share($alice, 'file', $rid, { password => 'open sesame' }, 'a pass
 my $ptok = $pw->{token} // random_token();
 is b($pw->{has_password}), 1, 'has_password true';
 unlike $Coffer::Test::JSON->encode($pw), qr/open sesame/, 'the password is not echoed';
-problem_ok(open_share($ptok), 401, 'share_password_required', 'no X-Share-Password -> 401 share_password_required');
+$r = open_share($ptok);
+problem_ok($r, 401, 'share_password_required', 'no X-Share-Password -> 401 share_password_required');
+like $r->header('www-authenticate') // '', qr/^SharePassword realm="coffer-share"$/, '... with WWW-Authenticate';
 problem_ok(open_share($ptok, query => '?password=open%20sesame'), 401, 'share_password_required',
 	'the password in the URL does not count -> 401 share_password_required');
-problem_ok(open_share($ptok, password => 'open sesamE'), 401, 'share_password_invalid', 'a wrong password -> 401 share_password_invalid');
+$r = open_share($ptok, password => 'open sesamE');
+problem_ok($r, 401, 'share_password_invalid', 'a wrong password -> 401 share_password_invalid');
+ok defined $r->header('www-authenticate'), '... with WWW-Authenticate';
+ok !defined $r->header('x-share-access'), '... and no pass';
 $r = open_share($ptok, password => 'open sesame');
 is $r->{status}, 200, 'the right password -> 200' or diag $r->describe;
 is $r->{json}{item}{name}, 'report.txt', '... the file';
+
+# the pass: the password once per visit, not argon2id on every request
+my $pass = $r->header('x-share-access') // '';
+like $pass, qr/^(\d{10})\.[A-Za-z0-9_-]{43}$/, '... and a pass in X-Share-Access';
+my ($pass_exp) = $pass =~ /^(\d+)\./;
+ok defined $pass_exp && abs($pass_exp - time - 3600) <= 120, '... valid for an hour';
+$r = open_share($ptok, pass => $pass);
+is $r->{status}, 200, 'the pass without the password -> 200' or diag $r->describe;
+is $r->{json}{item}{name}, 'report.txt', '... the file';
+$r = $s->client->get("/api/shares/$ptok/download", { headers => { 'X-Share-Access' => $pass } });
+is $r->{status}, 200, '... and it downloads with the pass' or diag $r->describe;
+(my $forged = $pass) =~ s/^(\d+)/$1 + 86400/e;
+problem_ok(open_share($ptok, pass => $forged), 401, 'share_password_required',
+	'a pass with its expiry pushed a day later -> 401');
+(my $tampered = $pass) =~ s/(.)$/$1 eq 'A' ? 'B' : 'A'/e;
+problem_ok(open_share($ptok, pass => $tampered), 401, 'share_password_required', 'a tampered pass -> 401');
+problem_ok(open_share($ptok, pass => 'garbage'), 401, 'share_password_required', 'a garbage pass -> 401');
+problem_ok(open_share($ptok, pass => '1.' . ('A' x 43)), 401, 'share_password_required', 'an expired pass -> 401');
+problem_ok(open_share($ptok, pass => $tampered, password => 'open sesamE'), 401, 'share_password_invalid',
+	'a bad pass and a wrong password -> 401 share_password_invalid');
 
 $r = $alice->put_json('/api/shares/' . sql_id($pw->{id}), { password => 'new password 2' });
 is $r->{status}, 200, 'PUT {password} -> 200' or diag $r->describe;
 is b($r->{json}{has_password}), 1, '... has_password';
 problem_ok(open_share($ptok, password => 'open sesame'), 401, 'share_password_invalid', 'the old password -> 401');
+problem_ok(open_share($ptok, pass => $pass), 401, 'share_password_required', "the old password's pass -> 401");
 is open_share($ptok, password => 'new password 2')->{status}, 200, 'the new one -> 200';
 $r = $alice->put_json('/api/shares/' . sql_id($pw->{id}), { password => undef });
 is $r->{status}, 200, 'PUT {password: null} -> 200' or diag $r->describe;
@@ -481,6 +521,10 @@ $r = open_share($ltok, password => 'letmein-please');
 is $r->{status}, 200, '... while another address still opens it with the password' or diag $r->describe;
 $r = open_share($other_pw->{token} // random_token(), client => $guesser, password => 'letmein-please');
 is $r->{status}, 200, 'another password link still opens from the same address' or diag $r->describe;
+is open_share($other_pw->{token} // random_token(), client => $guesser, pass => $r->header('x-share-access') // '')->{status},
+	200, '... and so does its pass';
+problem_ok(open_share($ltok, client => $guesser, pass => $r->header('x-share-access') // ''), 429, 'rate_limited',
+	"another link's pass does not open the locked link");
 
 # ============================================================ unknown-token probes per address
 

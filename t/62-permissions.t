@@ -261,7 +261,7 @@ my @ROWS = (
 	  want => { owner => 'ok', bob => 'item:404', carol => 'item:403', dave => 'ok', erin => 'item:403' } },
 
 	# ---- alice's link, trash and job
-	{ route => "GET /api/shares/<alice's link id>", method => 'GET', path => '/api/shares/{link_id}', auth => 0,
+	{ route => "GET /api/shares/<alice's link id>", method => 'GET', path => '/api/shares/{link_id}',
 	  want => { owner => 200, bob => 404, carol => 404, dave => 404, erin => 404 } },
 	{ route => "PUT /api/shares/<alice's link id>", method => 'PUT', path => '/api/shares/{link_id}', body => { permission => 'view' }, fresh => 1,
 	  want => { owner => 200, bob => 404, carol => 404, dave => 404, erin => 404 } },

@@ -382,6 +382,11 @@ is J($r)->{parent_id}, $D->{id}, '... parent_id D (inside the grant)';
 $r = $carol->get("/api/files/$F->{id}");
 is_deeply perms01(J($r)->{permissions}), perms_of(qw(view download)),
 	'carol sees F with {view, download: true; edit, delete, share, upload: false}';
+ok !exists J($r)->{sharing}, "... without the count of alice's links";
+$r = $carol->get("/api/files?folder_id=$D->{id}");
+ok !grep({ exists $_->{sharing} } @{ J($r)->{items} || [] }), "... nor in D's listing";
+ok scalar(grep { ($_->{kind} // '') eq 'file' } @{ J($r)->{items} || [] }), '... which lists files';
+ok exists $alice->get("/api/files/$F->{id}")->{json}{sharing}, 'alice sees it';
 $r = $erin->get("/api/files/$F->{id}");
 is $r->{status}, 200, 'erin: GET /api/files/F -> 200' or diag $r->describe;
 ok exists J($r)->{folder_id} && !defined J($r)->{folder_id}, '... folder_id null';

@@ -124,11 +124,53 @@ static void test_password(void)
 	ok(!auth_password_verify(h2, pw, n, M_KIB, T), "a tampered hash does not verify");
 }
 
+static void test_pass(void)
+{
+	const char *key = "$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g";
+	const char *subj = "0b5e6f5e-8d7e-4a43-9b5f-0d1f7c2b9a11";
+	long long now = 1790000000;
+	char pass[AUTH_PASS_MAX], bad[AUTH_PASS_MAX + 8];
+	size_t n;
+
+	is_int(auth_pass_new(key, subj, now + 3600, pass), 0, "make a pass");
+	n = strlen(pass);
+	is_int((long long)n, 11 + 43, "  \"<expiry>.<43 characters>\"");
+	ok(strncmp(pass, "1790003600.", 11) == 0, "  starts with its expiry");
+	ok(auth_pass_valid(pass, n, key, subj, now, 3600), "it is valid now");
+	ok(auth_pass_valid(pass, n, key, subj, now + 3599, 3600), "  and a second before it expires");
+	ok(!auth_pass_valid(pass, n, key, subj, now + 3600, 3600), "  not when it expires");
+	ok(!auth_pass_valid(pass, n, key, subj, now, 3599),
+	   "  not when it reaches further than max_ttl (a pass from the future)");
+	ok(!auth_pass_valid(pass, n, key, "0b5e6f5e-8d7e-4a43-9b5f-0d1f7c2b9a12", now, 3600),
+	   "  not for another subject");
+	ok(!auth_pass_valid(pass, n, "$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2i", subj,
+			    now, 3600), "  not after the password changed (another key)");
+	ok(!auth_pass_valid(pass, n - 1, key, subj, now, 3600), "  not one character short");
+	memcpy(bad, pass, n);
+	bad[n] = 'A';
+	ok(!auth_pass_valid(bad, n + 1, key, subj, now, 3600), "  not one character long");
+	memcpy(bad, pass, n);
+	bad[n - 1] = bad[n - 1] == 'A' ? 'B' : 'A';
+	ok(!auth_pass_valid(bad, n, key, subj, now, 3600), "  not with its MAC changed");
+	/* a later expiry with the old MAC: the expiry is signed */
+	memcpy(bad, pass, n);
+	bad[9] = '1';
+	ok(!auth_pass_valid(bad, n, key, subj, now, 3600), "  not with its expiry changed");
+	ok(!auth_pass_valid("", 0, key, subj, now, 3600), "an empty pass is not valid");
+	ok(!auth_pass_valid(".", 1, key, subj, now, 3600), "  nor \".\"");
+	ok(!auth_pass_valid("1234567890123.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 57, key, subj,
+			    now, 3600), "  nor one with 13 digits");
+	ok(!auth_pass_valid("-1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 46, key, subj, now, 3600),
+	   "  nor a negative expiry");
+	is_int(auth_pass_new(key, subj, -1, pass), -1, "no pass with a negative expiry");
+}
+
 int main(void)
 {
 	test_random();
 	test_tokens();
 	test_digest();
 	test_password();
+	test_pass();
 	return done_testing();
 }
