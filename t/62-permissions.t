@@ -25,7 +25,8 @@
 # /download, /files/<id>/download) answer per link: view link, download
 # link, password link with the right, a wrong and no X-Share-Password,
 # expired link (410) and revoked link (404). Each principal sees its own
-# permissions object on F, D and S. The tree stays consistent.
+# permissions object on F, D and S. An API token is its user (dave's and
+# bob's tokens get dave's and bob's answers). The tree stays consistent.
 use strict;
 use warnings;
 
@@ -494,6 +495,32 @@ for my $p (qw(owner carol dave erin)) {
 	my ($sub) = grep { ($_->{id} // '') eq $base->{S} } @{ (ref $r->{json} eq 'HASH' ? $r->{json}{items} : undef) || [] };
 	is_deeply perms01($sub && $sub->{permissions}), perms_of(qw(view download edit delete upload)),
 		"S in dave's listing of D: dave's permissions";
+}
+
+# An API token is its user: the rule sees dave and bob, not how they logged in.
+{
+	my %tok;
+	for my $who (qw(dave bob)) {
+		my $r = $CLIENT{$who}->post_json('/api/auth/tokens', { name => "matrix $who" });
+		is $r->{status}, 201, "$who makes an API token" or diag $r->describe;
+		$tok{$who} = ref $r->{json} eq 'HASH' ? $r->{json}{token} // 'none' : 'none';
+	}
+	my $as = sub {
+		my ($who, $method, $path, $body) = @_;
+		return $s->request($method, $path, { headers => { Authorization => "Bearer $tok{$who}" },
+						     defined $body ? (json => $body) : () });
+	};
+	is $as->('dave', GET => "/api/folders/$base->{D}")->{status}, 200, "GET /api/folders/D x dave's API token -> 200";
+	is $as->('dave', GET => "/api/files/$base->{F}/download")->{status}, 200,
+		"GET /api/files/F/download x dave's API token -> 200";
+	problem_ok($as->('dave', DELETE => "/api/folders/$base->{D}"), 403, 'forbidden',
+		"DELETE /api/folders/D x dave's API token -> 403 forbidden");
+	problem_ok($as->('dave', POST => "/api/folders/$base->{D}/share", {}), 403, 'forbidden',
+		"POST /api/folders/D/share x dave's API token -> 403 forbidden");
+	problem_ok($as->('bob', GET => "/api/folders/$base->{D}"), 404, 'not_found',
+		"GET /api/folders/D x bob's API token -> 404 not_found");
+	problem_ok($as->('bob', GET => "/api/files/$base->{F}/download"), 404, 'not_found',
+		"GET /api/files/F/download x bob's API token -> 404 not_found");
 }
 
 tree_consistent($s, 'after the matrix');
