@@ -167,6 +167,16 @@ DB_STMT(st_versions_list,
 	"WHERE v.file_id = $1 AND ($2::integer IS NULL OR v.version_number < $2::integer) "
 	"ORDER BY v.version_number DESC LIMIT $3");
 
+/* the file row is locked as file_restore_version locks it: a version is
+ * not deleted under a restore of it */
+DB_STMT(st_version_delete,
+	"WITH f AS (SELECT id, name FROM files WHERE id = $1 AND NOT is_deleted FOR UPDATE), "
+	"d AS (DELETE FROM file_versions v USING f WHERE v.file_id = f.id "
+	"      AND v.version_number = $2::integer AND NOT v.is_current RETURNING v.size) "
+	"SELECT (SELECT size FROM d), "
+	"       (SELECT is_current FROM file_versions WHERE file_id = $1 AND version_number = $2::integer), "
+	"       (SELECT name FROM f)");
+
 DB_STMT(st_version_restore,
 	"SELECT file FROM file_restore_version($1, $2, $3, $4)");
 
@@ -782,4 +792,44 @@ void h_file_version_restore(req_t *r)
 		answer_json_text(r, 200, PQgetvalue(res, 0, 0));
 	else
 		authz_answer_item(r, 200, "file", r->params[0]);
+}
+
+/* DELETE /api/files/:id/versions/:n: an older version goes, and with it
+ * its bytes from the owner's quota (the blob stays while anything else
+ * refers to it; gc removes it afterwards). */
+void h_file_version_delete(req_t *r)
+{
+	const char *p[2] = { r->params[0], r->params[1] };
+	PGresult *res;
+	authz_t az;
+	int rc;
+
+	if (authz(r, "edit", "file", r->params[0], &az) < 0)
+		return;
+	if ((rc = db_begin(r->db)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	if ((rc = db_query(r->db, r->arena, &st_version_delete, 2, p, &res)) != DB_OK) {
+		db_rollback(r->db);
+		resp_db_error(r, rc);
+		return;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		db_rollback(r->db);
+		if (!PQgetisnull(res, 0, 1) && PQgetvalue(res, 0, 1)[0] == 't')
+			resp_problem(r, 409, "version_current", "The current version cannot be deleted: "
+				     "restore another version first, or delete the file.");
+		else
+			resp_problem(r, 404, "not_found", "No such file or version.");
+		return;
+	}
+	log_file_event(r, az.owner, "delete_version", r->params[0], PQgetvalue(res, 0, 2),
+		       arena_printf(r->arena, "{\"version\": %s, \"size\": %s}", r->params[1],
+				    PQgetvalue(res, 0, 0)));
+	if ((rc = db_commit(r->db)) != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	resp_empty(r, 204);
 }

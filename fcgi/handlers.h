@@ -29,6 +29,7 @@ void h_file_download(req_t *r);
 void h_file_versions(req_t *r);
 void h_file_version_download(req_t *r);
 void h_file_version_restore(req_t *r);
+void h_file_version_delete(req_t *r);
 
 /* folders.c */
 void h_files_list(req_t *r);
@@ -57,6 +58,9 @@ void h_share_delete(req_t *r);
 void h_share_open(req_t *r);
 void h_share_download(req_t *r);
 void h_share_file_download(req_t *r);
+
+/* quota.c */
+void h_quota(req_t *r);
 
 /* grants.c */
 void h_file_grant(req_t *r);

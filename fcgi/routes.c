@@ -25,6 +25,7 @@ const route_t routes[] = {
 	{ "GET",    "/api/files/:id/versions",             h_file_versions,         ROUTE_AUTH },
 	{ "GET",    "/api/files/:id/versions/:n/download", h_file_version_download, ROUTE_AUTH },
 	{ "POST",   "/api/files/:id/versions/:n/restore",  h_file_version_restore,  ROUTE_AUTH },
+	{ "DELETE", "/api/files/:id/versions/:n",          h_file_version_delete,   ROUTE_AUTH },
 	{ "POST",   "/api/folders",                        h_folder_create,         ROUTE_AUTH },
 	{ "GET",    "/api/folders/root",                   h_folder_get,            ROUTE_AUTH },
 	{ "PUT",    "/api/folders/root",                   h_folder_update,         ROUTE_AUTH },
@@ -52,6 +53,7 @@ const route_t routes[] = {
 	{ "PUT",    "/api/grants/:id",                     h_grant_update,          ROUTE_AUTH },
 	{ "DELETE", "/api/grants/:id",                     h_grant_delete,          ROUTE_AUTH },
 	{ "GET",    "/api/shared-with-me",                 h_shared_with_me,        ROUTE_AUTH },
+	{ "GET",    "/api/quota",                          h_quota,                 ROUTE_AUTH },
 	{ "GET",    "/api/jobs",                           h_jobs_list,             ROUTE_AUTH },
 	{ "GET",    "/api/jobs/:id",                       h_job_get,               ROUTE_AUTH },
 };
