@@ -271,9 +271,26 @@ void h_logout(req_t *r)
 	resp_empty(r, 204);
 }
 
+DB_STMT(st_unread,
+	"SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL");
+
+/* The caller, with the number of unread notifications. */
 void h_user(req_t *r)
 {
-	resp_json(r, 200, user_json(&r->user));
+	const char *p[1] = { r->user.id };
+	json_object *o, *n;
+	PGresult *res;
+	int rc = db_query(r->db, r->arena, &st_unread, 1, p, &res);
+
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return;
+	}
+	o = user_json(&r->user);
+	n = json_object_new_object();
+	json_object_object_add(n, "unread", json_object_new_int64(atoll(PQgetvalue(res, 0, 0))));
+	json_object_object_add(o, "notifications", n);
+	resp_json(r, 200, o);
 }
 
 static json_object *token_json(const account_token_t *t)

@@ -62,6 +62,10 @@ void h_share_file_download(req_t *r);
 /* quota.c */
 void h_quota(req_t *r);
 
+/* notifications.c */
+void h_notifications_list(req_t *r);
+void h_notifications_read(req_t *r);
+
 /* grants.c */
 void h_file_grant(req_t *r);
 void h_folder_grant(req_t *r);

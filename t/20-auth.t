@@ -124,7 +124,8 @@ is $alice->session, $cookie1, 'the client keeps the cookie';
 
 $r = $alice->get('/api/auth/user');
 is $r->{status}, 200, 'GET /api/auth/user with the new session -> 200';
-is_deeply $r->{json}, $user, 'GET /api/auth/user returns the same user object';
+is_deeply $r->{json}, { %$user, notifications => { unread => 0 } },
+	'GET /api/auth/user returns the same user object, with notifications {unread: 0}';
 
 # Database side: root folder, password hash, session digest.
 my @folder = $s->psql_rows("SELECT user_id, parent_id IS NULL, name, folder_path(id), is_deleted FROM folders WHERE id = '$user->{root_folder_id}'");
