@@ -1,6 +1,7 @@
 /* dispatch: the request pipeline; see dispatch.h. */
 #include "dispatch.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +10,7 @@
 #include "b64.h"
 #include "handlers.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "router.h"
 
 #define REQUEST_ID_MAX 64
@@ -80,6 +82,33 @@ static void preflight(req_t *r, bool origin_ok, const buf_t *allow)
 	resp_empty(r, 204);
 }
 
+#define BUDGET_SLOTS 65536
+
+static rl_table_t *budget;
+
+void dispatch_budget_init(void)
+{
+	if (budget == NULL && (budget = rl_new_shared(BUDGET_SLOTS)) == NULL)
+		log_error("the per-user request budget is off: no shared memory: %s", strerror(errno));
+}
+
+/* The user's request budget (user_rate per user_rate_window, across the
+ * pool): true after answering 429 with Retry-After. */
+static bool over_budget(req_t *r)
+{
+	int wait = rl_hit(budget, r->user.id, strlen(r->user.id), (long long)time(NULL),
+			  r->cfg->user_rate_window, r->cfg->user_rate);
+	char ra[16];
+
+	if (wait <= 0)
+		return false;
+	snprintf(ra, sizeof(ra), "%d", wait);
+	resp_header(r, "Retry-After", ra);
+	resp_problem(r, 429, "rate_limited", arena_printf(r->arena, "Too many requests for this "
+		     "account; try again in %d seconds.", wait));
+	return true;
+}
+
 static void route(req_t *r)
 {
 	const route_t *rt;
@@ -130,6 +159,8 @@ static void route(req_t *r)
 				     "A valid session or API token is required.");
 			return;
 		}
+		if (over_budget(r))
+			return;
 	}
 	rt->handler(r);
 	if (!r->responded) {

@@ -12,4 +12,9 @@
  * reused between requests. */
 void dispatch(req_t *r, FCGX_Request *fr);
 
+/* The per-user request budget's table (lib/ratelimit), in memory shared
+ * with the workers forked afterwards: the master calls this before forking;
+ * a worker that finds none (spawn-fcgi single mode) makes its own. */
+void dispatch_budget_init(void);
+
 #endif

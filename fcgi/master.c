@@ -1,4 +1,5 @@
 /* master: prefork supervisor; see master.h. */
+#include "dispatch.h"
 #include "master.h"
 
 #include <arpa/inet.h>
@@ -212,6 +213,7 @@ int master_run(const char *config_path, config_t *cfg)
 	fd = master_listen(cfg);
 	if (fd < 0)
 		return 1;
+	dispatch_budget_init();   /* before the workers: they share it */
 	memcpy(listen_addr, cfg->listen, sizeof(listen_addr));
 	write_pid_file(cfg->pid_file);
 	sigemptyset(&set);

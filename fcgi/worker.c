@@ -31,6 +31,7 @@ int worker_run(const config_t *cfg, int fd, long long max_requests)
 	/* Stop signals are only delivered while waiting for a connection, so a
 	 * request in flight always completes before the worker exits. */
 	signals_stop_when_waiting(on_stop, &during_poll);
+	dispatch_budget_init();   /* inherited from the master, or our own */
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, fd, 0) != 0) {
 		log_error("worker: FastCGI initialisation failed");

@@ -54,6 +54,10 @@ static const struct key keys[] = {
 	{ "raw_grace", I(raw_grace, 0, 86400) },
 	{ "jobs_threshold", I(jobs_threshold, 1, 10000000) },
 	{ "trash_retention_days", I(trash_retention_days, 0, 36500) },
+	{ "activity_retention_days", I(activity_retention_days, 0, 36500) },
+	{ "trusted_proxies", S(trusted_proxies) },
+	{ "user_rate", I(user_rate, 0, 1000000000) },
+	{ "user_rate_window", I(user_rate_window, 1, 86400) },
 };
 
 void config_defaults(config_t *c)
@@ -82,6 +86,9 @@ void config_defaults(config_t *c)
 	c->raw_grace = 60;
 	c->jobs_threshold = 1000;
 	c->trash_retention_days = 30;
+	c->activity_retention_days = 365;
+	c->user_rate = 6000;
+	c->user_rate_window = 60;
 }
 
 static void set_int(void *dst, size_t size, long long v)

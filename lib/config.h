@@ -42,6 +42,10 @@ typedef struct config {
 	int raw_grace;               /* seconds a compressed blob keeps its raw copy */
 	int jobs_threshold;          /* items above which a tree operation becomes a background job */
 	int trash_retention_days;    /* trash units older than this are purged by maintenance; 0 = never */
+	int activity_retention_days; /* activity entries older than this are pruned by maintenance; 0 = never */
+	char trusted_proxies[1024];  /* space-separated addresses/CIDRs whose X-Forwarded-For is believed */
+	int user_rate;               /* requests per user per user_rate_window; 0 = no budget */
+	int user_rate_window;        /* seconds */
 } config_t;
 
 /* Fill c with defaults. */

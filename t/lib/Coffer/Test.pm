@@ -48,6 +48,7 @@ our $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 our %NGINX_TEST_LIMITS = (
 	API_RATE => '1000r/s', API_BURST => 10000,
 	AUTH_RATE => '200r/s', AUTH_BURST => 400,
+	SHARE_RATE => '200r/s', SHARE_BURST => 400,
 );
 our $ALLOWED_ORIGIN = 'http://localhost:3000';
 
