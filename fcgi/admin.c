@@ -29,7 +29,8 @@ static void usage(FILE *f)
 		"  set-quota USERNAME SIZE       set a user's quota (bytes, or 500M, 10G, 1T)\n"
 		"  maintenance                   prune expired sessions, old login throttles and\n"
 		"                                long-dead API tokens, purge trash older than\n"
-		"                                trash_retention_days, then gc (run it hourly)\n"
+		"                                trash_retention_days, delete activity entries older\n"
+		"                                than activity_retention_days, then gc (run it hourly)\n"
 		"  gc [--grace SECONDS]          remove unreferenced blobs, files on the volume no row\n"
 		"                                accounts for and temp files of crashed uploads older\n"
 		"                                than the grace period (default 3600); safe while\n"
@@ -161,15 +162,23 @@ static int cmd_gc(db_t *db, const config_t *cfg, const char *grace_arg)
 
 DB_STMT(st_trash_expire, "SELECT trash_purge_expired($1, $2)");
 DB_STMT(st_jobs_prune, "SELECT jobs_prune($1)");
+/* $1 days, $2 batch size; uses activity_created (migration 009) */
+DB_STMT(st_activity_prune,
+	"WITH d AS (DELETE FROM activity_log WHERE id IN "
+	"             (SELECT id FROM activity_log "
+	"              WHERE created_at < now() - $1::integer * interval '1 day' LIMIT $2::integer) "
+	"           RETURNING 1) "
+	"SELECT count(*) FROM d");
 
-/* Expired sessions and tokens, trash past trash_retention_days (in batches,
- * each its own transaction), jobs finished a week ago, then gc with the
- * default grace. */
+/* Expired sessions and tokens, trash past trash_retention_days and activity
+ * past activity_retention_days (in batches, each its own transaction), jobs
+ * finished a week ago, then gc with the default grace. */
 static int cmd_maintenance(db_t *db, const config_t *cfg)
 {
 	arena_t *a = arena_new();
-	long long removed = 0, purged = 0, jobs = 0;
-	char days[16];
+	long long removed = 0, purged = 0, jobs = 0, pruned = 0;
+	char days[16], adays[16];
+	const char *ap[2] = { adays, "5000" };
 	const char *p[2] = { days, "500" };
 	PGresult *res;
 	int rc = account_prune(db, a, cfg->login_window, &removed), n;
@@ -181,6 +190,15 @@ static int cmd_maintenance(db_t *db, const config_t *cfg)
 		purged += n;
 		arena_clear(a);
 		if (n < 500)
+			break;
+	}
+	snprintf(adays, sizeof(adays), "%d", cfg->activity_retention_days);
+	while (rc == DB_OK && cfg->activity_retention_days > 0 &&
+	       (rc = db_query(db, a, &st_activity_prune, 2, ap, &res)) == DB_OK) {
+		n = atoi(PQgetvalue(res, 0, 0));
+		pruned += n;
+		arena_clear(a);
+		if (n < 5000)
 			break;
 	}
 	if (rc == DB_OK && (rc = db_query(db, a, &st_jobs_prune, 1, (const char *[]){ "7" }, &res)) ==
@@ -196,6 +214,11 @@ static int cmd_maintenance(db_t *db, const config_t *cfg)
 		       cfg->trash_retention_days);
 	else
 		printf("maintenance: trash_retention_days is 0: the trash is kept\n");
+	if (cfg->activity_retention_days > 0)
+		printf("maintenance: removed %lld activity entries older than %d days\n", pruned,
+		       cfg->activity_retention_days);
+	else
+		printf("maintenance: activity_retention_days is 0: the activity log is kept\n");
 	fflush(stdout);
 	return cmd_gc(db, cfg, NULL);
 }

@@ -222,7 +222,7 @@ void dispatch(req_t *r, FCGX_Request *fr)
 	r->path = uri;
 	r->path_len = q ? (size_t)(q - uri) : strlen(uri);
 	r->query = param_or(r, "QUERY_STRING", q ? q + 1 : "");
-	r->remote_addr = param_or(r, "REMOTE_ADDR", "");
+	r->remote_addr = req_client_addr(r);
 	r->user_agent = req_param(r, "HTTP_USER_AGENT");
 	r->origin = req_param(r, "HTTP_ORIGIN");
 	https = req_param(r, "HTTPS");

@@ -66,6 +66,9 @@ void h_quota(req_t *r);
 void h_notifications_list(req_t *r);
 void h_notifications_read(req_t *r);
 
+/* activity_api.c */
+void h_activity(req_t *r);
+
 /* grants.c */
 void h_file_grant(req_t *r);
 void h_folder_grant(req_t *r);

@@ -8,11 +8,36 @@
 #include "http.h"
 #include "jsonv.h"
 #include "log.h"
+#include "proxy.h"
 #include "text.h"
 
 const char *req_param(req_t *r, const char *name)
 {
 	return FCGX_GetParam(name, r->fcgi->envp);
+}
+
+const char *req_client_addr(req_t *r)
+{
+	const char *remote = req_param(r, "REMOTE_ADDR"), *xff;
+	proxy_list_t *l;
+	char *out;
+
+	if (remote == NULL)
+		return "";
+	if (r->cfg->trusted_proxies[0] == '\0' || (xff = req_param(r, "HTTP_X_FORWARDED_FOR")) == NULL)
+		return remote;
+	l = arena_alloc(r->arena, sizeof(*l));
+	out = arena_alloc(r->arena, PROXY_ADDR_MAX);
+	/* config_load took the list as it is: an entry we cannot read trusts nothing more */
+	if (proxy_list_parse(r->cfg->trusted_proxies, strlen(r->cfg->trusted_proxies), l) < 0) {
+		static bool warned;
+
+		if (!warned)
+			log_error("trusted_proxies: an entry is not an address or CIDR; "
+				  "only the entries before it are trusted");
+		warned = true;
+	}
+	return proxy_client(l, remote, xff, strlen(xff), out);
 }
 
 int req_query(req_t *r, const char *key, char **v, size_t *vlen)

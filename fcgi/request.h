@@ -59,6 +59,9 @@ typedef struct req {
 
 /* Header or FastCGI parameter by its CGI name ("HTTP_COOKIE"), or NULL. */
 const char *req_param(req_t *r, const char *name);
+/* The client's address: REMOTE_ADDR, or when that is one of trusted_proxies
+ * the address X-Forwarded-For names (lib/proxy). "" when unknown. */
+const char *req_client_addr(req_t *r);
 /* Query parameter: 1 found (*v decoded, NUL-terminated), 0 absent; on a
  * malformed query string answers 400 and returns -1. */
 int req_query(req_t *r, const char *key, char **v, size_t *vlen);

@@ -56,6 +56,7 @@ const route_t routes[] = {
 	{ "GET",    "/api/quota",                          h_quota,                 ROUTE_AUTH },
 	{ "GET",    "/api/notifications",                  h_notifications_list,    ROUTE_AUTH },
 	{ "POST",   "/api/notifications/read",             h_notifications_read,    ROUTE_AUTH },
+	{ "GET",    "/api/activity",                       h_activity,              ROUTE_AUTH },
 	{ "GET",    "/api/jobs",                           h_jobs_list,             ROUTE_AUTH },
 	{ "GET",    "/api/jobs/:id",                       h_job_get,               ROUTE_AUTH },
 };
