@@ -69,6 +69,12 @@ void h_notifications_read(req_t *r);
 /* activity_api.c */
 void h_activity(req_t *r);
 
+/* admin_api.c */
+void h_admin_users(req_t *r);
+void h_admin_user_get(req_t *r);
+void h_admin_user_update(req_t *r);
+void h_admin_storage(req_t *r);
+
 /* grants.c */
 void h_file_grant(req_t *r);
 void h_folder_grant(req_t *r);

@@ -57,6 +57,10 @@ const route_t routes[] = {
 	{ "GET",    "/api/notifications",                  h_notifications_list,    ROUTE_AUTH },
 	{ "POST",   "/api/notifications/read",             h_notifications_read,    ROUTE_AUTH },
 	{ "GET",    "/api/activity",                       h_activity,              ROUTE_AUTH },
+	{ "GET",    "/api/admin/users",                    h_admin_users,           ROUTE_AUTH },
+	{ "GET",    "/api/admin/users/:id",                h_admin_user_get,        ROUTE_AUTH },
+	{ "PUT",    "/api/admin/users/:id",                h_admin_user_update,     ROUTE_AUTH },
+	{ "GET",    "/api/admin/storage",                  h_admin_storage,         ROUTE_AUTH },
 	{ "GET",    "/api/jobs",                           h_jobs_list,             ROUTE_AUTH },
 	{ "GET",    "/api/jobs/:id",                       h_job_get,               ROUTE_AUTH },
 };
