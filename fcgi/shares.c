@@ -273,6 +273,27 @@ void h_share_update(req_t *r)
 		resp_problem(r, 404, "not_found", "No such share link.");
 		return;
 	}
+	{
+		/* what changed, never the password itself */
+		json_object *d = json_object_new_object();
+		activity_t ev = { r->user.id, "share_update", r->params[0], "share", NULL, r->remote_addr,
+				  r->user_agent, NULL };
+
+		if (q.permission)
+			json_object_object_add(d, "permission", jstr(q.permission));
+		if (q.set_password)
+			json_object_object_add(d, "password", jstr(q.password_hash ? "set" : "removed"));
+		if (q.set_expiry)
+			json_object_object_add(d, "expires_at", json_object_get(
+					       json_object_object_get(o, "expires_at")));
+		if (q.set_limit)
+			json_object_object_add(d, "download_limit", json_object_get(
+					       json_object_object_get(o, "download_limit")));
+		ev.details = arena_strdup(r->arena, json_object_to_json_string_ext(d,
+					  JSON_C_TO_STRING_PLAIN));
+		json_object_put(d);
+		activity_log(r->db, r->arena, &ev);
+	}
 	resp_json(r, 200, o);
 }
 

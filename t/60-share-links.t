@@ -493,6 +493,11 @@ problem_ok(open_share($ptok, pass => $tampered, password => 'open sesamE'), 401,
 $r = $alice->put_json('/api/shares/' . sql_id($pw->{id}), { password => 'new password 2' });
 is $r->{status}, 200, 'PUT {password} -> 200' or diag $r->describe;
 is b($r->{json}{has_password}), 1, '... has_password';
+{
+	my @upd = $s->psql_rows("SELECT details::text FROM activity_log WHERE user_id = '$alice->{user}{id}'
+		AND action = 'share_update' AND target_id = '" . sql_id($pw->{id}) . "' ORDER BY created_at DESC LIMIT 1");
+	is $upd[0][0] // '', '{"password": "set"}', '... logged as share_update {password: set}, never the password';
+}
 problem_ok(open_share($ptok, password => 'open sesame'), 401, 'share_password_invalid', 'the old password -> 401');
 problem_ok(open_share($ptok, pass => $pass), 401, 'share_password_required', "the old password's pass -> 401");
 is open_share($ptok, password => 'new password 2')->{status}, 200, 'the new one -> 200';
