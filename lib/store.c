@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,4 +481,223 @@ int store_gc(db_t *db, arena_t *a, const config_t *cfg, int grace, store_stats_t
 		return rc;
 	gc_temps(cfg, cutoff, st);
 	return DB_OK;
+}
+
+/* ---- check ---- */
+
+/* every user whose storage_used differs from the versions of their live files */
+DB_STMT(st_check_usage,
+	"SELECT u.id, u.username, u.storage_used, coalesce(x.s, 0), u.storage_quota, "
+	"       (SELECT count(*) FROM users) "
+	"FROM users u LEFT JOIN (SELECT f.user_id, sum(v.size) AS s FROM files f "
+	"                        JOIN file_versions v ON v.file_id = f.id "
+	"                        WHERE NOT f.is_deleted GROUP BY f.user_id) x ON x.user_id = u.id "
+	"WHERE u.storage_used <> coalesce(x.s, 0) ORDER BY u.username");
+
+/* The usage triggers update the user row in the statement that adds or
+ * removes versions: once we hold the row lock, every version not yet
+ * counted belongs to a transaction that will count it after we commit. */
+DB_STMT(st_check_usage_lock, "SELECT 1 FROM users WHERE id = $1 FOR UPDATE");
+DB_STMT(st_check_usage_fix,
+	"UPDATE users u SET storage_used = x.s "
+	"FROM (SELECT coalesce(sum(v.size), 0) AS s FROM files f JOIN file_versions v "
+	"      ON v.file_id = f.id WHERE f.user_id = $1 AND NOT f.is_deleted) x "
+	"WHERE u.id = $1 AND x.s <= u.storage_quota RETURNING u.storage_used");
+
+DB_STMT(st_check_refs,
+	"SELECT encode(b.sha256, 'hex'), b.ref_count, coalesce(x.n, 0) FROM blobs b "
+	"LEFT JOIN (SELECT sha256, count(*) AS n FROM file_versions GROUP BY sha256) x "
+	"       ON x.sha256 = b.sha256 "
+	"WHERE b.ref_count <> coalesce(x.n, 0) ORDER BY b.sha256");
+DB_STMT(st_check_refs_fix,
+	"WITH l AS (SELECT sha256 FROM blobs WHERE sha256 = decode($1, 'hex') FOR NO KEY UPDATE) "
+	"UPDATE blobs b SET ref_count = (SELECT count(*) FROM file_versions v "
+	"                                WHERE v.sha256 = b.sha256) "
+	"FROM l WHERE b.sha256 = l.sha256 RETURNING b.ref_count");
+
+DB_STMT(st_check_blobs,
+	"SELECT encode(sha256, 'hex'), size, compression FROM blobs "
+	"WHERE ref_count > 0 AND sha256 > decode($1, 'hex') ORDER BY sha256 LIMIT 200");
+
+static void sayf(void (*say)(void *, const char *), void *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void sayf(void (*say)(void *, const char *), void *ctx, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	say(ctx, line);
+}
+
+static int check_usage(db_t *db, arena_t *a, bool repair, void (*say)(void *, const char *),
+		       void *ctx, store_check_t *st)
+{
+	PGresult *res, *fix;
+	int rc = db_query(db, a, &st_check_usage, 0, NULL, &res), n;
+
+	if (rc != DB_OK)
+		return rc;
+	n = PQntuples(res);
+	st->users = n ? atoll(PQgetvalue(res, 0, 5)) : st->users;
+	for (int i = 0; i < n; i++) {
+		const char *p[1] = { PQgetvalue(res, i, 0) };
+		bool over = atoll(PQgetvalue(res, i, 3)) > atoll(PQgetvalue(res, i, 4));
+
+		st->usage_drift++;
+		sayf(say, ctx, "usage: %s: storage_used %s, its files' versions add up to %s%s",
+		     PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+		     over ? " (over its quota: raise the quota to repair)" : "");
+		if (over)
+			st->usage_over_quota++;
+		if (!repair || over)
+			continue;
+		if ((rc = db_begin(db)) != DB_OK)
+			return rc;
+		if ((rc = db_query(db, a, &st_check_usage_lock, 1, p, NULL)) != DB_OK ||
+		    (rc = db_query(db, a, &st_check_usage_fix, 1, p, &fix)) != DB_OK) {
+			db_rollback(db);
+			return rc;
+		}
+		if ((rc = db_commit(db)) != DB_OK)
+			return rc;
+		if (PQntuples(fix) == 1) {
+			st->usage_repaired++;
+			sayf(say, ctx, "usage: %s: repaired: storage_used is now %s",
+			     PQgetvalue(res, i, 1), PQgetvalue(fix, 0, 0));
+		}
+	}
+	return DB_OK;
+}
+
+static int check_refs(db_t *db, arena_t *a, bool repair, void (*say)(void *, const char *),
+		      void *ctx, store_check_t *st)
+{
+	PGresult *res, *fix;
+	int rc = db_query(db, a, &st_check_refs, 0, NULL, &res), n;
+
+	if (rc != DB_OK)
+		return rc;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		const char *p[1] = { PQgetvalue(res, i, 0) };
+
+		st->refs_drift++;
+		sayf(say, ctx, "blob %s: ref_count %s, referred to by %s versions", p[0],
+		     PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+		if (!repair)
+			continue;
+		if ((rc = db_begin(db)) != DB_OK)
+			return rc;
+		if ((rc = db_query(db, a, &st_check_refs_fix, 1, p, &fix)) != DB_OK) {
+			db_rollback(db);
+			return rc;
+		}
+		if ((rc = db_commit(db)) != DB_OK)
+			return rc;
+		if (PQntuples(fix) == 1) {
+			st->refs_repaired++;
+			sayf(say, ctx, "blob %s: repaired: ref_count is now %s", p[0], PQgetvalue(fix, 0, 0));
+		}
+	}
+	return DB_OK;
+}
+
+/* Does the raw file hash to hex, with size bytes? */
+static bool raw_verified(int fd, const char *hex, long long size, long long *read_bytes)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char sha[32];
+	unsigned int len = 0;
+	char buf[1 << 16], got[BLOB_HEX_LEN + 1];
+	long long n = 0;
+	ssize_t r;
+	bool ok;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return false;
+	}
+	while ((r = read(fd, buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR)) {
+		if (r < 0)
+			continue;
+		n += r;
+		EVP_DigestUpdate(md, buf, (size_t)r);
+	}
+	ok = r == 0 && EVP_DigestFinal_ex(md, sha, &len) == 1 && n == size;
+	EVP_MD_CTX_free(md);
+	*read_bytes += n;
+	if (!ok)
+		return false;
+	blob_hex(sha, got);
+	return strcmp(got, hex) == 0;
+}
+
+static int check_blobs(db_t *db, arena_t *a, const config_t *cfg,
+		       void (*say)(void *, const char *), void *ctx, store_check_t *st)
+{
+	char after[BLOB_HEX_LEN + 1], path[BLOB_PATH_MAX];
+
+	memset(after, '0', BLOB_HEX_LEN);
+	after[BLOB_HEX_LEN] = '\0';
+	/* "0...0" itself is a possible digest: start below it */
+	for (bool first = true;; first = false) {
+		const char *p[1] = { first ? "" : after };
+		PGresult *res;
+		int rc = db_query(db, a, &st_check_blobs, 1, p, &res), n;
+
+		if (rc != DB_OK)
+			return rc;
+		n = PQntuples(res);
+		for (int i = 0; i < n; i++) {
+			const char *hex = PQgetvalue(res, i, 0);
+			long long size = atoll(PQgetvalue(res, i, 1));
+			bool gz = strcmp(PQgetvalue(res, i, 2), "gzip") == 0;
+			struct stat sb;
+			bool ok;
+			int fd;
+
+			st->blobs++;
+			if (blob_path(cfg->blob_dir, hex, gz, path, sizeof(path)) < 0 ||
+			    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+				st->blobs_missing++;
+				sayf(say, ctx, "blob %s: missing from the volume (%s)", hex,
+				     gz ? "its .gz" : "its file");
+				continue;
+			}
+			if (gz) {
+				ok = gz_verified(fd, hex, size);
+				if (fstat(fd, &sb) == 0)
+					st->bytes_read += (long long)sb.st_size;
+			} else {
+				ok = raw_verified(fd, hex, size, &st->bytes_read);
+			}
+			close(fd);
+			if (!ok) {
+				st->blobs_corrupt++;
+				sayf(say, ctx, "blob %s: corrupt: its %s does not hold the %lld bytes "
+				     "that hash to its name", hex, gz ? ".gz" : "file", size);
+			}
+		}
+		if (n > 0)
+			snprintf(after, sizeof(after), "%s", PQgetvalue(res, n - 1, 0));
+		arena_clear(a);
+		if (n < 200)
+			return DB_OK;
+	}
+}
+
+int store_check(db_t *db, arena_t *a, const config_t *cfg, bool repair,
+		void (*say)(void *ctx, const char *line), void *ctx, store_check_t *st)
+{
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = check_usage(db, a, repair, say, ctx, st)) != DB_OK ||
+	    (rc = check_refs(db, a, repair, say, ctx, st)) != DB_OK)
+		return rc;
+	return check_blobs(db, a, cfg, say, ctx, st);
 }

@@ -41,4 +41,26 @@ int store_remove_raw(db_t *db, arena_t *a, const config_t *cfg, int grace, store
 /* Garbage collection; files younger than grace seconds are left alone. */
 int store_gc(db_t *db, arena_t *a, const config_t *cfg, int grace, store_stats_t *st);
 
+typedef struct store_check {
+	long long users;            /* users whose usage was recomputed */
+	long long usage_drift;      /* ... whose storage_used disagreed with their rows */
+	long long usage_repaired;
+	long long usage_over_quota; /* drifted, but the true usage is over the quota: not repaired */
+	long long refs_drift;       /* blobs whose ref_count disagreed with the versions */
+	long long refs_repaired;
+	long long blobs;            /* referenced blobs read back */
+	long long blobs_missing;    /* ... whose file is not on the volume */
+	long long blobs_corrupt;    /* ... whose content does not hash to their name */
+	long long bytes_read;
+} store_check_t;
+
+/* Check the store against itself: recompute every user's usage and every
+ * blob's reference count from the rows (with repair, correct each one
+ * that drifted, under the row lock the usage triggers take, so concurrent
+ * uploads stay counted), then read every referenced blob back from the
+ * volume and hash it. Each finding is reported through say(). Returns
+ * DB_OK or a db error. */
+int store_check(db_t *db, arena_t *a, const config_t *cfg, bool repair,
+		void (*say)(void *ctx, const char *line), void *ctx, store_check_t *st);
+
 #endif
