@@ -14,8 +14,9 @@
 # grants), sees the owner's links, trash or jobs; bulk move, copy and
 # delete answer the contract's per-item errors, or for the whole request a
 # 404 for a target folder the caller cannot see and a 403 for one they see
-# but may not add to, and an editor cannot move the owner's
-# items into the editor's own folder (per-item 409 cross_owner_move). No
+# but may not add to; an editor may move the owner's items below the
+# granted folder into the editor's own folder (they become the editor's),
+# a viewer may not (per-item 403). No
 # view is 404 not_found (existence never revealed), view without the action
 # 403 forbidden; a link is never a session (its token as bearer or cookie
 # is 401 unauthenticated on every logged-in route), and a refused
@@ -250,7 +251,7 @@ my @ROWS = (
 	  want => { owner => 'ok', bob => 404, carol => 404, dave => 404, erin => 404 } },
 	{ route => "POST /api/files/move {[F], target the caller's own folder}", method => 'POST', path => '/api/files/move',
 	  body => { item_ids => ['{F}'], target_folder_id => '{own_folder}' }, fresh => 1,
-	  want => { bob => 'item:404', dave => 'item:409:cross_owner_move' } },
+	  want => { bob => 'item:404', carol => 'item:403', dave => 'ok', erin => 'item:403' } },
 	{ route => "POST /api/files/copy {[F], target the caller's own root}", method => 'POST', path => '/api/files/copy',
 	  body => { item_ids => ['{F}'], target_folder_id => '{own_root}', on_conflict => 'rename' }, fresh => 1,
 	  want => { owner => 'ok', bob => 'item:404', carol => 'ok', dave => 'ok', erin => 'ok' } },

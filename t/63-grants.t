@@ -26,8 +26,11 @@
 # full quota refuses them with 507 although dave has room; an editor's
 # deletes go to alice's trash (not dave's); an editor cannot delete D
 # itself (403); a viewer's copy out is the viewer's and charged to the
-# viewer; moving alice's item into the editor's own folder is per-item 409
-# cross_owner_move. The activity logs of both sides record grant /
+# viewer; an editor moving alice's item into the editor's own folder hands
+# it over (it becomes the editor's, its 3000 bytes leave alice's usage for
+# the editor's, alice's link to it dies) unless the editor's quota has no
+# room (per-item 507, nothing moves), and a viewer may not (403). The
+# activity logs of both sides record grant /
 # grant_received, grant_update, grant_revoke / grant_revoked, grant_leave,
 # and the editor's actions also in alice's log with details.actor_id. A
 # granted item in the trash leaves shared-with-me and answers 404 to the
@@ -521,13 +524,56 @@ is used($alice), $ua, "... alice's usage unchanged";
 is_deeply perms01($ccopy->{permissions}), perms_of(@PERMS), "... carol's own permissions on it";
 
 my $dfolder = mkdir_ok($dave, 'dave-folder');
-$r = $dave->post_json('/api/files/move', { item_ids => [ $F->{id} ], target_folder_id => $dfolder->{id} });
-is $r->{status}, 200, "dave moves F into his own folder -> 200 (a bulk answer)" or diag $r->describe;
+# moving between owners hands the item over: edit and delete on it (dave has
+# both below D), upload on the target; usage moves in the same statement
+my $hdata = random_bytes(3000);
+my $H = up1($alice, 'H.bin', $hdata, $D->{id});
+my $hlink = $alice->post_json("/api/files/$H->{id}/share", {});
+is $hlink->{status}, 201, "alice makes a link to H" or diag $hlink->describe;
+$r = $carol->post_json('/api/files/move', { item_ids => [ $H->{id} ], target_folder_id => $carol->{user}{root_folder_id} });
 my $e = (J($r)->{errors} || [])->[0] || {};
-is $e->{id}, $F->{id}, '... F failed';
-is_deeply [ ($e->{error} || {})->{status}, ($e->{error} || {})->{code} ], [ 409, 'cross_owner_move' ], '... per-item 409 cross_owner_move';
-is_deeply J($r)->{items}, [], '... nothing moved';
-is $s->psql("SELECT folder_id FROM files WHERE id = '" . sql_id($F->{id}) . "'"), $D->{id}, '... F is still in D';
+is_deeply [ $r->{status}, ($e->{error} || {})->{status} ], [ 200, 403 ], 'viewer carol moves H into her root: per-item 403';
+$s->set_quota($dave, used($dave) + 100);
+$r = $dave->post_json('/api/files/move', { item_ids => [ $H->{id} ], target_folder_id => $dfolder->{id} });
+$e = (J($r)->{errors} || [])->[0] || {};
+is_deeply [ $r->{status}, ($e->{error} || {})->{status}, ($e->{error} || {})->{code} ], [ 200, 507, 'quota_exceeded' ],
+	"dave moves H into his folder with no room: per-item 507";
+is owner_of('file', $H->{id}), $alice->{user}{id}, "... H is still alice's";
+$s->set_quota($dave, '1G');
+$ua = used($alice);
+my $ud = used($dave);
+$r = $dave->post_json('/api/files/move', { item_ids => [ $H->{id} ], target_folder_id => $dfolder->{id} });
+is $r->{status}, 200, "dave moves H into his own folder -> 200" or diag $r->describe;
+is_deeply [ ids(J($r)->{items}), J($r)->{errors} ], [ [ $H->{id} ], [] ], '... moved';
+is owner_of('file', $H->{id}), $dave->{user}{id}, "... H is dave's now";
+is used($alice), $ua - 3000, "... alice's usage gave its 3000 bytes back";
+is used($dave), $ud + 3000, "... dave's usage took them";
+is_deeply perms01((J($r)->{items} || [])->[0]{permissions}), perms_of(@PERMS), "... with dave's owner permissions";
+problem_ok($alice->get("/api/files/$H->{id}"), 404, 'not_found', "... alice no longer sees it");
+problem_ok($s->client->get('/api/shares/' . (J($hlink)->{token} // 'cfs_x')), 404, 'not_found',
+	"... alice's link to it is gone");
+activity_ok($dave, 'move', target_is($H->{id}), "dave's log: move");
+activity_ok($alice, 'move', dave_did($H->{id}), "alice's log: move with details.actor_id");
+is $dave->get("/api/files/$H->{id}/download")->{content}, $hdata, '... dave downloads the same bytes';
+
+# a folder: what is live below goes with it; what alice trashed inside stays
+# hers, in her trash, with her root as its place
+my $M = mkdir_ok($alice, 'M', $D->{id});
+my $m1 = up1($alice, 'm1.bin', random_bytes(1000), $M->{id});
+my $m2 = up1($alice, 'm2.bin', random_bytes(500), $M->{id});
+is $alice->delete("/api/files/$m2->{id}")->{status}, 204, 'alice trashes m2 inside M';
+$ua = used($alice);
+$ud = used($dave);
+$r = $dave->post_json('/api/files/move', { item_ids => [ $M->{id} ], target_folder_id => $dfolder->{id} });
+is_deeply [ $r->{status}, ids(J($r)->{items}) ], [ 200, [ $M->{id} ] ], 'dave moves folder M into his folder';
+is_deeply [ owner_of('folder', $M->{id}), owner_of('file', $m1->{id}), owner_of('file', $m2->{id}) ],
+	[ $dave->{user}{id}, $dave->{user}{id}, $alice->{user}{id} ], "... M and m1 are dave's, the trashed m2 still alice's";
+is_deeply [ used($alice), used($dave) ], [ $ua - 1000, $ud + 1000 ], '... 1000 bytes moved from alice to dave';
+is $s->psql("SELECT folder_id FROM files WHERE id = '" . sql_id($m2->{id}) . "'"), $alice->{user}{root_folder_id},
+	"... m2's place is alice's root";
+$r = $alice->post_json("/api/trash/$m2->{id}/restore", {});
+is $r->{status}, 200, '... alice restores m2 (into her root)' or diag $r->describe;
+is J($r)->{folder_id}, $alice->{user}{root_folder_id}, '... there';
 
 $r = $dave->post_json('/api/files/move', { item_ids => [ $G->{id} ], target_folder_id => $D->{id} });
 is $r->{status}, 200, 'dave moves G from S to D -> 200' or diag $r->describe;
