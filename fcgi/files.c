@@ -50,7 +50,7 @@ DB_STMT(st_file_update,
 	"       updated_at = now() "
 	"WHERE f.id = $1 AND NOT f.is_deleted "
 	"  AND 'edit' = ANY (item_permissions($2, NULL, 'file', f.id)) "
-	"RETURNING f.name");
+	"RETURNING f.name, (SELECT o.name FROM files o WHERE o.id = f.id)");   /* new, old */
 
 /* $2 the user, $4 the share link: the one rule decides (item_permissions) */
 DB_STMT(st_download_lookup,
@@ -385,7 +385,18 @@ void h_file_update(req_t *r)
 		not_found(r);
 		return;
 	}
-	log_file_event(r, az.owner, "update", r->params[0], PQgetvalue(res, 0, 0), NULL);
+	/* a new name is a rename (with the old one), anything else an update */
+	if (strcmp(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)) != 0) {
+		json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "from", jstr(PQgetvalue(res, 0, 1)));
+		log_file_event(r, az.owner, "rename", r->params[0], PQgetvalue(res, 0, 0),
+			       arena_strdup(r->arena, json_object_to_json_string_ext(d,
+					    JSON_C_TO_STRING_PLAIN)));
+		json_object_put(d);
+	} else {
+		log_file_event(r, az.owner, "update", r->params[0], PQgetvalue(res, 0, 0), NULL);
+	}
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;

@@ -297,14 +297,14 @@ DB_STMT(st_folder_update,
 	"        description = coalesce($4, f.description), updated_at = now() "
 	"        FROM cur WHERE f.id = cur.id AND cur.parent_id IS NOT NULL RETURNING f.*) "
 	"SELECT (SELECT folder_json(upd) FROM upd), (SELECT upd.name FROM upd), "
-	"       (SELECT cur.parent_id IS NULL FROM cur)");
+	"       (SELECT cur.parent_id IS NULL FROM cur), (SELECT cur.name FROM cur)");
 
 /* In the caller's log, and in the owner's when that is someone else. */
 static void log_folder_event(req_t *r, const char *owner, const char *action, const char *id,
-			     const char *name)
+			     const char *name, const char *details)
 {
 	activity_t ev = { r->user.id, action, id, "folder", name, r->remote_addr, r->user_agent,
-			  NULL };
+			  details };
 
 	authz_log(r, owner, &ev);
 }
@@ -388,7 +388,8 @@ void h_folder_create(req_t *r)
 		resp_problem(r, 404, "not_found", "The parent folder does not exist.");
 		return;
 	}
-	log_folder_event(r, az.owner, "create_folder", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	log_folder_event(r, az.owner, "create_folder", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+			 NULL);
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;
@@ -497,7 +498,18 @@ void h_folder_update(req_t *r)
 		resp_problem(r, 403, "forbidden", "The root folder cannot be changed.");
 		return;
 	}
-	log_folder_event(r, az.owner, "update", id, PQgetvalue(res, 0, 1));
+	/* a new name is a rename (with the old one), anything else an update */
+	if (strcmp(PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 3)) != 0) {
+		json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "from", jstr(PQgetvalue(res, 0, 3)));
+		log_folder_event(r, az.owner, "rename", id, PQgetvalue(res, 0, 1),
+				 arena_strdup(r->arena, json_object_to_json_string_ext(d,
+					      JSON_C_TO_STRING_PLAIN)));
+		json_object_put(d);
+	} else {
+		log_folder_event(r, az.owner, "update", id, PQgetvalue(res, 0, 1), NULL);
+	}
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;

@@ -76,8 +76,9 @@ file_object_ok($r->{json}, { name => 'renamed.txt', description => 'first', tags
 	sha256 => $doc->{sha256}, size => 12, id => $doc->{id}, created_at => $before->{created_at} }, 'the renamed file');
 cmp_ok api_epoch($r->{json}{updated_at}) // 0, '>', api_epoch($before->{updated_at}) // 1e10, 'updated_at moved forward';
 is_deeply $alice->get("/api/files/$id")->{json}, $r->{json}, 'GET shows the same object';
-is_deeply [ $s->psql_rows("SELECT action, target_id FROM activity_log WHERE user_id = '$alice->{user}{id}' AND action = 'update'") ],
-	[ [ 'update', $id ] ], 'activity: update';
+is_deeply [ $s->psql_rows("SELECT action, target_id, target_name, details->>'from' FROM activity_log
+	WHERE user_id = '$alice->{user}{id}' AND action IN ('update', 'rename')") ],
+	[ [ 'rename', $id, 'renamed.txt', $doc->{name} ] ], 'activity: rename, with the old name';
 
 $r = $alice->put_json("/api/files/$id", { description => 'Ünïcødé ✓ description' });
 is $r->{status}, 200, 'PUT {description} -> 200' or diag $r->describe;

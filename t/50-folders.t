@@ -369,6 +369,10 @@ is $r->{status}, 200, 'PUT {name, description} -> 200' or diag $r->describe;
 is_deeply [ @{ $r->{json} || {} }{qw(name description path)} ], [ 'Docs', '', '/Docs' ], 'both changed';
 $r = $alice->put_json("/api/folders/$did", { name => 'Docs' });
 is $r->{status}, 200, "PUT the folder's own name -> 200" or diag $r->describe;
+is_deeply [ $s->psql_rows("SELECT action, target_name, coalesce(details->>'from', '-') FROM activity_log
+	WHERE user_id = '$aid' AND target_id = '$did' AND action IN ('rename', 'update') ORDER BY created_at, id") ],
+	[ [ 'rename', 'Papers', 'Docs' ], [ 'update', 'Papers', '-' ], [ 'rename', 'Docs', 'Papers' ], [ 'update', 'Docs', '-' ] ],
+	'activity: rename (with the old name) when the name changes, update otherwise';
 
 problem_ok($alice->put_json("/api/folders/$did", { name => 'Other' }), 409, 'name_conflict', "PUT a sibling folder's name -> 409");
 problem_ok($alice->put_json("/api/folders/$did", { name => 'taken.txt' }), 409, 'name_conflict', "PUT a sibling file's name -> 409");

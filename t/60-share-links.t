@@ -530,6 +530,11 @@ is open_share($other_pw->{token} // random_token(), client => $guesser, pass => 
 	200, '... and so does its pass';
 problem_ok(open_share($ltok, client => $guesser, pass => $r->header('x-share-access') // ''), 429, 'rate_limited',
 	"another link's pass does not open the locked link");
+# the lock releases when its window (15 minutes) has passed
+$s->psql("UPDATE auth_throttle SET window_start = now() - interval '901 seconds'
+	WHERE key LIKE 'sharepw:" . sql_id($lock->{id}) . "%'");
+$r = open_share($ltok, client => $guesser, password => 'letmein-please');
+is $r->{status}, 200, 'after the window the locked address opens the link with the password' or diag $r->describe;
 
 # ============================================================ unknown-token probes per address
 

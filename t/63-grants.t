@@ -527,34 +527,34 @@ my $dfolder = mkdir_ok($dave, 'dave-folder');
 # moving between owners hands the item over: edit and delete on it (dave has
 # both below D), upload on the target; usage moves in the same statement
 my $hdata = random_bytes(3000);
-my $H = up1($alice, 'H.bin', $hdata, $D->{id});
-my $hlink = $alice->post_json("/api/files/$H->{id}/share", {});
+my $Hm = up1($alice, 'H.bin', $hdata, $D->{id});
+my $hlink = $alice->post_json("/api/files/$Hm->{id}/share", {});
 is $hlink->{status}, 201, "alice makes a link to H" or diag $hlink->describe;
-$r = $carol->post_json('/api/files/move', { item_ids => [ $H->{id} ], target_folder_id => $carol->{user}{root_folder_id} });
+$r = $carol->post_json('/api/files/move', { item_ids => [ $Hm->{id} ], target_folder_id => $carol->{user}{root_folder_id} });
 my $e = (J($r)->{errors} || [])->[0] || {};
 is_deeply [ $r->{status}, ($e->{error} || {})->{status} ], [ 200, 403 ], 'viewer carol moves H into her root: per-item 403';
 $s->set_quota($dave, used($dave) + 100);
-$r = $dave->post_json('/api/files/move', { item_ids => [ $H->{id} ], target_folder_id => $dfolder->{id} });
+$r = $dave->post_json('/api/files/move', { item_ids => [ $Hm->{id} ], target_folder_id => $dfolder->{id} });
 $e = (J($r)->{errors} || [])->[0] || {};
 is_deeply [ $r->{status}, ($e->{error} || {})->{status}, ($e->{error} || {})->{code} ], [ 200, 507, 'quota_exceeded' ],
 	"dave moves H into his folder with no room: per-item 507";
-is owner_of('file', $H->{id}), $alice->{user}{id}, "... H is still alice's";
+is owner_of('file', $Hm->{id}), $alice->{user}{id}, "... H is still alice's";
 $s->set_quota($dave, '1G');
 $ua = used($alice);
-my $ud = used($dave);
-$r = $dave->post_json('/api/files/move', { item_ids => [ $H->{id} ], target_folder_id => $dfolder->{id} });
+$ud = used($dave);
+$r = $dave->post_json('/api/files/move', { item_ids => [ $Hm->{id} ], target_folder_id => $dfolder->{id} });
 is $r->{status}, 200, "dave moves H into his own folder -> 200" or diag $r->describe;
-is_deeply [ ids(J($r)->{items}), J($r)->{errors} ], [ [ $H->{id} ], [] ], '... moved';
-is owner_of('file', $H->{id}), $dave->{user}{id}, "... H is dave's now";
+is_deeply [ ids(J($r)->{items}), J($r)->{errors} ], [ [ $Hm->{id} ], [] ], '... moved';
+is owner_of('file', $Hm->{id}), $dave->{user}{id}, "... H is dave's now";
 is used($alice), $ua - 3000, "... alice's usage gave its 3000 bytes back";
 is used($dave), $ud + 3000, "... dave's usage took them";
 is_deeply perms01((J($r)->{items} || [])->[0]{permissions}), perms_of(@PERMS), "... with dave's owner permissions";
-problem_ok($alice->get("/api/files/$H->{id}"), 404, 'not_found', "... alice no longer sees it");
+problem_ok($alice->get("/api/files/$Hm->{id}"), 404, 'not_found', "... alice no longer sees it");
 problem_ok($s->client->get('/api/shares/' . (J($hlink)->{token} // 'cfs_x')), 404, 'not_found',
 	"... alice's link to it is gone");
-activity_ok($dave, 'move', target_is($H->{id}), "dave's log: move");
-activity_ok($alice, 'move', dave_did($H->{id}), "alice's log: move with details.actor_id");
-is $dave->get("/api/files/$H->{id}/download")->{content}, $hdata, '... dave downloads the same bytes';
+activity_ok($dave, 'move', target_is($Hm->{id}), "dave's log: move");
+activity_ok($alice, 'move', dave_did($Hm->{id}), "alice's log: move with details.actor_id");
+is $dave->get("/api/files/$Hm->{id}/download")->{content}, $hdata, '... dave downloads the same bytes';
 
 # a folder: what is live below goes with it; what alice trashed inside stays
 # hers, in her trash, with her root as its place
