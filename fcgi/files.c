@@ -340,12 +340,8 @@ void h_file_update(req_t *r)
 	if (body == NULL)
 		return;
 	errors = json_object_new_array();
-	json_object_object_foreach(body, key, val) {
-		(void)val;
-		if (strcmp(key, "name") != 0 && strcmp(key, "description") != 0 &&
-		    strcmp(key, "tags") != 0)
-			errors_add(errors, key, "is not a field that can be changed");
-	}
+	errors_unknown(errors, body, (const char *const[]){ "name", "description", "tags", NULL },
+		       "is not a field that can be changed");
 	if (json_object_object_get_ex(body, "name", &v)) {
 		fields++;
 		if (!json_object_is_type(v, json_type_string) ||

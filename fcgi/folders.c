@@ -339,12 +339,8 @@ void h_folder_create(req_t *r)
 	if (body == NULL)
 		return;
 	errors = json_object_new_array();
-	json_object_object_foreach(body, key, val) {
-		(void)val;
-		if (strcmp(key, "name") && strcmp(key, "parent_id") && strcmp(key, "description") &&
-		    strcmp(key, "on_conflict"))
-			errors_add(errors, key, "is not a folder field");
-	}
+	errors_unknown(errors, body, (const char *const[]){ "name", "parent_id", "description",
+		       "on_conflict", NULL }, "is not a folder field");
 	if (!json_object_object_get_ex(body, "name", &v) || !json_object_is_type(v, json_type_string) ||
 	    !text_name_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
 		errors_add(errors, "name", "is required: 1-255 bytes of UTF-8 without '/' or control "
@@ -456,12 +452,8 @@ void h_folder_update(req_t *r)
 	if (body == NULL)
 		return;
 	errors = json_object_new_array();
-	json_object_object_foreach(body, key, val) {
-		(void)val;
-		if (strcmp(key, "name") && strcmp(key, "description"))
-			errors_add(errors, key, "is not a field that can be changed "
-				   "(move folders with POST /api/files/move)");
-	}
+	errors_unknown(errors, body, (const char *const[]){ "name", "description", NULL },
+		       "is not a field that can be changed (move folders with POST /api/files/move)");
 	if (json_object_object_get_ex(body, "name", &v)) {
 		fields++;
 		if (!json_object_is_type(v, json_type_string) ||

@@ -107,11 +107,8 @@ static void grant_create(req_t *r, const char *kind)
 	if (body == NULL)
 		return;
 	errors = json_object_new_array();
-	json_object_object_foreach(body, key, val) {
-		(void)val;
-		if (strcmp(key, "user") && strcmp(key, "role"))
-			errors_add(errors, key, "is not a field of a grant");
-	}
+	errors_unknown(errors, body, (const char *const[]){ "user", "role", NULL },
+		       "is not a field of a grant");
 	if (!json_object_object_get_ex(body, "user", &v) || !json_object_is_type(v, json_type_string) ||
 	    json_object_get_string_len(v) < 1 || json_object_get_string_len(v) > 254 ||
 	    !text_utf8_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v)) ||
@@ -244,11 +241,8 @@ void h_grant_update(req_t *r)
 	if (body == NULL)
 		return;
 	errors = json_object_new_array();
-	json_object_object_foreach(body, key, val) {
-		(void)val;
-		if (strcmp(key, "role"))
-			errors_add(errors, key, "is not a field that can be changed (only role)");
-	}
+	errors_unknown(errors, body, (const char *const[]){ "role", NULL },
+		       "is not a field that can be changed (only role)");
 	if (!json_object_object_get_ex(body, "role", &v) || !role_valid(v))
 		errors_add(errors, "role", "is required: viewer or editor");
 	else

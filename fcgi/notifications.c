@@ -63,11 +63,8 @@ void h_notifications_read(req_t *r)
 	if (body == NULL)
 		return;
 	errors = json_object_new_array();
-	json_object_object_foreach(body, key, val) {
-		(void)val;
-		if (strcmp(key, "ids") && strcmp(key, "all"))
-			errors_add(errors, key, "is not a field of this request (ids or all)");
-	}
+	errors_unknown(errors, body, (const char *const[]){ "ids", "all", NULL },
+		       "is not a field of this request (ids or all)");
 	if (json_object_object_get_ex(body, "all", &v)) {
 		if (!json_object_is_type(v, json_type_boolean) || !json_object_get_boolean(v))
 			errors_add(errors, "all", "must be true");

@@ -281,6 +281,24 @@ void errors_add(json_object *errors, const char *field, const char *message)
 	json_object_array_add(errors, e);
 }
 
+int errors_unknown(json_object *errors, json_object *body, const char *const *allowed,
+		   const char *message)
+{
+	int n = 0;
+
+	json_object_object_foreach(body, key, val) {
+		size_t i = 0;
+
+		(void)val;
+		while (allowed[i] && strcmp(allowed[i], key) != 0)
+			i++;
+		if (!allowed[i])
+			errors_add(errors, key, message);
+		n++;
+	}
+	return n;
+}
+
 void resp_db_error(req_t *r, int err)
 {
 	if (err == DB_EUNAVAIL) {

@@ -104,6 +104,10 @@ void resp_invalid(req_t *r, const char *detail, json_object *errors);
 void resp_db_error(req_t *r, int err);
 /* Append {"field":..., "message":...} to an errors array. */
 void errors_add(json_object *errors, const char *field, const char *message);
+/* errors_add(message) for every member of the object body whose name is
+ * not in allowed (NULL-terminated). Returns how many members body has. */
+int errors_unknown(json_object *errors, json_object *body, const char *const *allowed,
+		   const char *message);
 
 /* json-c helpers that keep handler code short. */
 json_object *jstr(const char *s);          /* NULL -> JSON null */

@@ -84,16 +84,12 @@ typedef struct sharereq {
 static int sharereq_parse(req_t *r, json_object *body, bool creating, sharereq_t *q)
 {
 	json_object *errors = json_object_new_array(), *v;
-	int fields = 0;
+	int fields;
 
 	memset(q, 0, sizeof(*q));
-	json_object_object_foreach(body, key, val) {
-		(void)val;
-		if (strcmp(key, "permission") && strcmp(key, "password") && strcmp(key, "expires_at") &&
-		    strcmp(key, "expires_in") && strcmp(key, "download_limit"))
-			errors_add(errors, key, "is not a field of a share link");
-		fields++;
-	}
+	fields = errors_unknown(errors, body, (const char *const[]){ "permission", "password",
+				"expires_at", "expires_in", "download_limit", NULL },
+				"is not a field of a share link");
 	if (json_object_object_get_ex(body, "permission", &v)) {
 		const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 

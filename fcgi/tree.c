@@ -123,12 +123,9 @@ static int treeq_parse(req_t *r, treeq_t *q, bool want_target)
 	if (body == NULL)
 		return -1;
 	errors = json_object_new_array();
-	json_object_object_foreach(body, key, val) {
-		(void)val;
-		if (strcmp(key, "item_ids") &&
-		    (!want_target || (strcmp(key, "target_folder_id") && strcmp(key, "on_conflict"))))
-			errors_add(errors, key, "is not a field of this request");
-	}
+	errors_unknown(errors, body, want_target ?
+		       (const char *const[]){ "item_ids", "target_folder_id", "on_conflict", NULL } :
+		       (const char *const[]){ "item_ids", NULL }, "is not a field of this request");
 	if (!json_object_object_get_ex(body, "item_ids", &v) || !json_object_is_type(v, json_type_array) ||
 	    (n = json_object_array_length(v)) == 0 || n > TREE_MAX_ITEMS) {
 		errors_add(errors, "item_ids", "is required: an array of 1-10000 file or folder IDs");
@@ -437,11 +434,8 @@ void h_trash_restore(req_t *r)
 		if (body == NULL)
 			return;
 		errors = json_object_new_array();
-		json_object_object_foreach(body, key, val) {
-			(void)val;
-			if (strcmp(key, "on_conflict"))
-				errors_add(errors, key, "is not a field of this request");
-		}
+		errors_unknown(errors, body, (const char *const[]){ "on_conflict", NULL },
+			       "is not a field of this request");
 		tree_policy(body, &policy, errors);
 		if (json_object_array_length(errors) > 0) {
 			resp_invalid(r, "The request is invalid.", errors);

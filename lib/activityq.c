@@ -20,11 +20,6 @@ static void add_error(activityq_t *q, const char *field, const char *message)
 	}
 }
 
-static bool is_word(const char *v, size_t n, const char *w)
-{
-	return n == strlen(w) && memcmp(v, w, n) == 0;
-}
-
 static int cmp_str(const void *x, const void *y)
 {
 	return strcmp(*(const char *const *)x, *(const char *const *)y);
@@ -179,7 +174,7 @@ int activityq_parse(arena_t *a, const char *s, size_t n, const char *user, activ
 	}
 	if (get(a, s, n, "target_kind", &v, &vn, q) == 1) {
 		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-			if (is_word(v, vn, kinds[i]))
+			if (text_is(v, vn, kinds[i]))
 				q->target_kind = kinds[i];
 		if (q->target_kind == NULL)
 			add_error(q, "target_kind", "must be file, folder, share, user, token or session");
@@ -198,9 +193,9 @@ int activityq_parse(arena_t *a, const char *s, size_t n, const char *user, activ
 			q->limit = (int)lim;
 	}
 	if (get(a, s, n, "stats", &v, &vn, q) == 1) {
-		if (is_word(v, vn, "true"))
+		if (text_is(v, vn, "true"))
 			q->stats = true;
-		else if (!is_word(v, vn, "false"))
+		else if (!text_is(v, vn, "false"))
 			add_error(q, "stats", "must be true or false");
 	}
 	if (q->malformed || q->nerrors > 0)

@@ -23,11 +23,6 @@ static void add_error(listing_t *l, const char *field, const char *message)
 	}
 }
 
-static bool is_word(const char *v, size_t n, const char *w)
-{
-	return n == strlen(w) && memcmp(v, w, n) == 0;
-}
-
 static bool hex_valid(const char *s, size_t n)
 {
 	if (n % 2 || n > 2048)
@@ -132,7 +127,7 @@ int listing_parse(arena_t *a, const char *q, size_t n, bool with_folder, const c
 	if ((rc = get(a, q, n, "sort", &v, &vn, l)) == 1) {
 		l->sort = -1;
 		for (int i = 0; i < LISTING_NSORTS; i++)
-			if (is_word(v, vn, listing_sort_names[i]))
+			if (text_is(v, vn, listing_sort_names[i]))
 				l->sort = i;
 		if (l->sort < 0) {
 			l->sort = LISTING_NAME;
@@ -140,14 +135,14 @@ int listing_parse(arena_t *a, const char *q, size_t n, bool with_folder, const c
 		}
 	}
 	if ((rc = get(a, q, n, "order", &v, &vn, l)) == 1) {
-		if (is_word(v, vn, "desc"))
+		if (text_is(v, vn, "desc"))
 			l->desc = true;
-		else if (!is_word(v, vn, "asc"))
+		else if (!text_is(v, vn, "asc"))
 			add_error(l, "order", "must be asc or desc");
 	}
 	if ((rc = get(a, q, n, "type", &v, &vn, l)) == 1) {
 		for (size_t i = 0; i < sizeof(categories) / sizeof(categories[0]); i++)
-			if (is_word(v, vn, categories[i]))
+			if (text_is(v, vn, categories[i]))
 				l->type = categories[i];
 		if (l->type == NULL)
 			add_error(l, "type", "must be image, video, audio, document, archive, text "

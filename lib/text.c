@@ -244,3 +244,8 @@ int text_rfc3339_parse(const char *p, size_t n, time_t *out)
 	*out = (time_t)(days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + s - off);
 	return 0;
 }
+
+bool text_is(const char *v, size_t n, const char *w)
+{
+	return n == strlen(w) && memcmp(v, w, n) == 0;
+}

@@ -32,4 +32,7 @@ int text_parse_uint(const char *p, size_t n, long long max, long long *out);
  * not one, or names no real date (2026-02-30, 25:00...). */
 int text_rfc3339_parse(const char *p, size_t n, time_t *out);
 
+/* Is v[0..n) exactly the word w? */
+bool text_is(const char *v, size_t n, const char *w);
+
 #endif
