@@ -487,12 +487,13 @@ int store_gc(db_t *db, arena_t *a, const config_t *cfg, int grace, store_stats_t
 
 /* every user whose storage_used differs from the versions of their live files */
 DB_STMT(st_check_usage,
-	"SELECT u.id, u.username, u.storage_used, coalesce(x.s, 0), u.storage_quota, "
-	"       (SELECT count(*) FROM users) "
+	"SELECT u.id, u.username, u.storage_used, coalesce(x.s, 0), u.storage_quota "
 	"FROM users u LEFT JOIN (SELECT f.user_id, sum(v.size) AS s FROM files f "
 	"                        JOIN file_versions v ON v.file_id = f.id "
 	"                        WHERE NOT f.is_deleted GROUP BY f.user_id) x ON x.user_id = u.id "
 	"WHERE u.storage_used <> coalesce(x.s, 0) ORDER BY u.username");
+
+DB_STMT(st_check_users, "SELECT count(*) FROM users");
 
 /* The usage triggers update the user row in the statement that adds or
  * removes versions: once we hold the row lock, every version not yet
@@ -537,12 +538,14 @@ static int check_usage(db_t *db, arena_t *a, bool repair, void (*say)(void *, co
 		       void *ctx, store_check_t *st)
 {
 	PGresult *res, *fix;
-	int rc = db_query(db, a, &st_check_usage, 0, NULL, &res), n;
+	int rc = db_query(db, a, &st_check_users, 0, NULL, &res), n;
 
 	if (rc != DB_OK)
 		return rc;
+	st->users = atoll(PQgetvalue(res, 0, 0));
+	if ((rc = db_query(db, a, &st_check_usage, 0, NULL, &res)) != DB_OK)
+		return rc;
 	n = PQntuples(res);
-	st->users = n ? atoll(PQgetvalue(res, 0, 5)) : st->users;
 	for (int i = 0; i < n; i++) {
 		const char *p[1] = { PQgetvalue(res, i, 0) };
 		bool over = atoll(PQgetvalue(res, i, 3)) > atoll(PQgetvalue(res, i, 4));

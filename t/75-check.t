@@ -66,7 +66,7 @@ is $exit, 0, 'a healthy store: exit 0' or diag $out;
 like $out, qr/^check: ok$/m, '... "check: ok"';
 my $nblobs = $s->psql('SELECT count(*) FROM blobs WHERE ref_count > 0');
 like $out, qr/ $nblobs blobs read \(\d+ bytes\): 0 missing, 0 corrupt/, "... read back all $nblobs referenced blobs";
-like $out, qr/usage drift 0 .*reference count drift 0/, '... no drift';
+like $out, qr/check: 2 users, usage drift 0 .*reference count drift 0/, '... 2 users, no drift';
 
 # ---- usage drift
 my $used = $s->psql("SELECT storage_used FROM users WHERE id = '$alice->{user}{id}'");
