@@ -35,6 +35,15 @@ DB_STMT(st_file_store,
 	"  CASE WHEN $8::json IS NULL THEN NULL "
 	"       ELSE ARRAY(SELECT json_array_elements_text($8::json)) END, $9, $10)");
 
+/* $4: the text is for the jobs process to find (a PDF) */
+DB_STMT(st_blob_found,
+	"WITH m AS (UPDATE blobs SET metadata = coalesce($2::jsonb, metadata), "
+	"                            text_pending = $4::boolean "
+	"           WHERE sha256 = decode($1, 'hex')), "
+	"n AS (SELECT pg_notify('coffer_jobs', 'text') WHERE $4::boolean) "
+	"INSERT INTO blob_text (sha256, content) "
+	"SELECT decode($1, 'hex'), $3 WHERE $3::text IS NOT NULL ON CONFLICT DO NOTHING");
+
 /* the row said gzip but the .gz file is missing: the raw copy we just
  * received becomes the blob again */
 DB_STMT(st_blob_reset_raw,
@@ -240,7 +249,8 @@ static int db_problem(req_t *r, files_stored_t *out, int err)
 
 int files_store(req_t *r, blob_tmp_t *t, const unsigned char sha[32], const char *folder_id,
 		const char *name, const char *mime, const char *description,
-		const char *tags_json, const char *policy, files_stored_t *out)
+		const char *tags_json, const char *policy, const files_found_t *found,
+		files_stored_t *out)
 {
 	char hex[BLOB_HEX_LEN + 1], size[24], keep[16], *details;
 	const char *p[10];
@@ -273,6 +283,17 @@ again:
 	}
 	compression = PQgetvalue(res, 0, 1);
 	file_id = PQgetvalue(res, 0, 3);
+	/* a new content's metadata and text, once per blob */
+	if (found && PQgetvalue(res, 0, 2)[0] == 't' &&
+	    (found->metadata || found->text || found->text_later)) {
+		const char *fp[4] = { hex, found->metadata, found->text,
+				      found->text_later ? "true" : "false" };
+
+		if ((rc = db_query(r->db, r->arena, &st_blob_found, 4, fp, NULL)) != DB_OK) {
+			db_rollback(r->db);
+			return db_problem(r, out, rc);
+		}
+	}
 	/* the row lock taken by file_store keeps gc away from this blob until
 	 * commit, so what is checked and placed here stays in place */
 	if (strcmp(compression, "gzip") == 0 && blob_stat(r->cfg->blob_dir, hex, true) >= 0) {

@@ -20,13 +20,21 @@ typedef struct files_stored {
 int files_folder_check(req_t *r, const char *v, size_t n);
 /* "version", "rename" or "fail" (static strings), NULL for anything else. */
 const char *files_policy(const char *v, size_t n);
+/* What the upload learned of the content (lib/extract), kept with the blob. */
+typedef struct files_found {
+	const char *metadata;   /* JSON object text, or NULL */
+	const char *text;       /* text for the search index (valid UTF-8), or NULL */
+	bool text_later;        /* a PDF: the jobs process extracts its text */
+} files_found_t;
+
 /* Record an uploaded file whose finished temp blob is t (sha its digest) in
- * one transaction, put the blob in place and log the upload. Returns 201
- * with out->file, or the status of out->problem. t is consumed on success;
- * on failure the caller discards it. */
+ * one transaction, with what was found in it, put the blob in place and log
+ * the upload. Returns 201 with out->file, or the status of out->problem. t
+ * is consumed on success; on failure the caller discards it. */
 int files_store(req_t *r, blob_tmp_t *t, const unsigned char sha[32], const char *folder_id,
 		const char *name, const char *mime, const char *description,
-		const char *tags_json, const char *policy, files_stored_t *out);
+		const char *tags_json, const char *policy, const files_found_t *found,
+		files_stored_t *out);
 
 /* Who downloads: the file, the user asking (NULL through a link) and the
  * share link it goes through (NULL for a user). item_permissions() decides;

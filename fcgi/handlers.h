@@ -59,6 +59,9 @@ void h_share_open(req_t *r);
 void h_share_download(req_t *r);
 void h_share_file_download(req_t *r);
 
+/* search.c */
+void h_search(req_t *r);
+
 /* quota.c */
 void h_quota(req_t *r);
 

@@ -158,6 +158,18 @@ int jobs_run(const config_t *cfg)
 			if (rc >= 0)
 				store_remove_raw(&db, a, cfg, cfg->raw_grace, &st);
 			arena_clear(a);
+			{
+				long long texts = 0;
+
+				while (store_text_pass(&db, a, cfg, JOBS_BATCH, &texts) > 0) {
+					arena_clear(a);
+					if (stop_pending())
+						break;
+				}
+				if (texts)
+					log_info("jobs: extracted the text of %lld PDF files", texts);
+			}
+			arena_clear(a);
 			if (st.compressed || st.not_compressible || st.raw_removed)
 				log_info("jobs: compressed %lld, left raw %lld, raw copies removed %lld, "
 					 "%lld bytes freed", st.compressed, st.not_compressible,

@@ -54,6 +54,7 @@ const route_t routes[] = {
 	{ "DELETE", "/api/grants/:id",                     h_grant_delete,          ROUTE_AUTH },
 	{ "GET",    "/api/shared-with-me",                 h_shared_with_me,        ROUTE_AUTH },
 	{ "GET",    "/api/quota",                          h_quota,                 ROUTE_AUTH },
+	{ "GET",    "/api/search",                         h_search,                ROUTE_AUTH },
 	{ "GET",    "/api/notifications",                  h_notifications_list,    ROUTE_AUTH },
 	{ "POST",   "/api/notifications/read",             h_notifications_read,    ROUTE_AUTH },
 	{ "GET",    "/api/activity",                       h_activity,              ROUTE_AUTH },

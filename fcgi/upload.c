@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "blob.h"
+#include "extract.h"
 #include "files.h"
 #include "handlers.h"
 #include "http.h"
@@ -54,11 +55,15 @@ typedef struct upload {
 	bool typed;
 	char detected[128];
 	const char *mime;
+	size_t head_len;           /* bytes of the file in head[] */
+	extract_text_t text;       /* its text, for the search index */
 } upload_t;
 
-/* per-worker buffers: the same few hundred KiB whatever the upload size */
+/* per-worker buffers: the same 1.5 MiB or so whatever the upload size */
 static char chunk[UP_CHUNK];
 static char sniff[UP_SNIFF];
+static unsigned char head[EXTRACT_IMAGE_SCAN];   /* where image sizes are read */
+static char text_buf[EXTRACT_TEXT_CAP + 1];      /* + its NUL */
 
 static void add_error(upload_t *u, const char *name, size_t n, json_object *problem)
 {
@@ -117,6 +122,8 @@ static int on_part_begin(void *ctx, const mp_part_t *p)
 	u->sniff_len = 0;
 	u->typed = false;
 	u->mime = NULL;
+	u->head_len = 0;
+	extract_text_init(&u->text, text_buf, EXTRACT_TEXT_CAP);
 	if (!p->has_filename) {
 		snprintf(u->field, sizeof(u->field), "%.*s",
 			 (int)(p->name_len < sizeof(u->field) - 1 ? p->name_len : sizeof(u->field) - 1),
@@ -215,6 +222,14 @@ static int on_part_data(void *ctx, const char *p, size_t n)
 		if (u->sniff_len == UP_SNIFF && !check_type(u))
 			return 0;
 	}
+	if (u->head_len < sizeof(head)) {
+		size_t take = n < sizeof(head) - u->head_len ? n : sizeof(head) - u->head_len;
+
+		memcpy(head + u->head_len, p, take);
+		u->head_len += take;
+	}
+	if (!extract_text_full(&u->text))
+		extract_text_feed(&u->text, (const unsigned char *)p, n);
 	if (blob_tmp_write(&u->tmp, p, n) < 0) {
 		log_error("upload: writing %s: %s", u->tmp.path, strerror(errno));
 		file_error(u, 503, "unavailable", "The storage volume is unavailable; try again shortly.");
@@ -290,6 +305,7 @@ static void store(upload_t *u)
 {
 	req_t *r = u->r;
 	unsigned char sha[32];
+	files_found_t found;
 	files_stored_t st;
 	int status;
 
@@ -298,8 +314,22 @@ static void store(upload_t *u)
 		file_error(u, 503, "unavailable", "The storage volume is unavailable; try again shortly.");
 		return;
 	}
+	{
+		/* what the first bytes say: an image's size; a text file's words */
+		extract_image_t img;
+		size_t tl = extract_text_done(&u->text);
+
+		found.metadata = NULL;
+		if (extract_image_size(head, u->head_len, &img) == 0)
+			found.metadata = arena_printf(r->arena, "{\"image\": {\"format\": \"%s\", "
+						      "\"width\": %u, \"height\": %u}}", img.format,
+						      (unsigned)img.width, (unsigned)img.height);
+		text_buf[tl] = '\0';
+		found.text = tl > 0 && extract_text_wanted(u->mime) ? text_buf : NULL;
+		found.text_later = strcmp(u->mime, "application/pdf") == 0;
+	}
 	status = files_store(r, &u->tmp, sha, u->folder_id, u->name, u->mime, u->description,
-			     u->tags_json, u->policy, &st);
+			     u->tags_json, u->policy, &found, &st);
 	if (status != 201) {
 		add_error(u, u->name, u->name_len, st.problem);
 		blob_tmp_discard(&u->tmp);

@@ -58,6 +58,7 @@ static const struct key keys[] = {
 	{ "trusted_proxies", S(trusted_proxies) },
 	{ "user_rate", I(user_rate, 0, 1000000000) },
 	{ "user_rate_window", I(user_rate_window, 1, 86400) },
+	{ "pdftotext", S(pdftotext) },
 };
 
 void config_defaults(config_t *c)
@@ -89,6 +90,7 @@ void config_defaults(config_t *c)
 	c->activity_retention_days = 365;
 	c->user_rate = 6000;
 	c->user_rate_window = 60;
+	snprintf(c->pdftotext, sizeof(c->pdftotext), "/usr/bin/pdftotext");
 }
 
 static void set_int(void *dst, size_t size, long long v)

@@ -46,6 +46,7 @@ typedef struct config {
 	char trusted_proxies[1024];  /* space-separated addresses/CIDRs whose X-Forwarded-For is believed */
 	int user_rate;               /* requests per user per user_rate_window; 0 = no budget */
 	int user_rate_window;        /* seconds */
+	char pdftotext[256];         /* poppler's pdftotext, for PDF text; "" = none */
 } config_t;
 
 /* Fill c with defaults. */

@@ -10,12 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "blob.h"
 #include "compress.h"
+#include "extract.h"
 #include "log.h"
 #include "mime.h"
 
@@ -703,4 +707,122 @@ int store_check(db_t *db, arena_t *a, const config_t *cfg, bool repair,
 	    (rc = check_refs(db, a, repair, say, ctx, st)) != DB_OK)
 		return rc;
 	return check_blobs(db, a, cfg, say, ctx, st);
+}
+
+/* ---- text of PDFs ---- */
+
+/* claimed by clearing the mark, committed at once: pdftotext may take
+ * seconds, and no row lock is held meanwhile */
+DB_STMT(st_text_claim,
+	"UPDATE blobs SET text_pending = false WHERE sha256 IN ("
+	"  SELECT sha256 FROM blobs WHERE text_pending ORDER BY created_at LIMIT $1 "
+	"  FOR UPDATE SKIP LOCKED) "
+	"RETURNING encode(sha256, 'hex'), compression");
+DB_STMT(st_text_store,
+	"INSERT INTO blob_text (sha256, content) SELECT decode($1, 'hex'), $2 "
+	"WHERE EXISTS (SELECT 1 FROM blobs WHERE sha256 = decode($1, 'hex')) ON CONFLICT DO NOTHING");
+
+static char pdf_text[EXTRACT_TEXT_CAP + 1];
+
+/* Run pdftotext on path: its text (valid UTF-8, at most 1 MiB) in
+ * pdf_text, the length returned; -1 when it failed or took too long. */
+static long run_pdftotext(const char *prog, const char *path)
+{
+	extract_text_t t;
+	unsigned char buf[65536];
+	int fds[2], status;
+	pid_t pid;
+	time_t deadline = time(NULL) + STORE_PDF_SECONDS;
+	bool failed = false;
+
+	if (pipe(fds) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		dup2(fds[1], 1);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 2);
+		}
+		close(fds[0]);
+		close(fds[1]);
+		execl(prog, prog, "-q", "-enc", "UTF-8", "-l", "200", path, "-", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	extract_text_init(&t, pdf_text, EXTRACT_TEXT_CAP);
+	for (;;) {
+		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		long left = (long)(deadline - time(NULL));
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left * 1000) <= 0) {
+			failed = true;   /* too slow */
+			break;
+		}
+		n = read(fds[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		extract_text_feed(&t, buf, (size_t)n);
+		if (extract_text_full(&t))
+			break;   /* enough: the rest is not indexed anyway */
+	}
+	close(fds[0]);
+	kill(pid, SIGKILL);   /* harmless when it has exited */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (failed)
+		return -1;
+	{
+		size_t len = extract_text_done(&t);
+
+		pdf_text[len] = '\0';
+		return (long)len;
+	}
+}
+
+int store_text_pass(db_t *db, arena_t *a, const config_t *cfg, int limit, long long *extracted)
+{
+	char lim[16], path[BLOB_PATH_MAX];
+	const char *p[1] = { lim };
+	PGresult *res;
+	int rc, n;
+
+	if (!cfg->pdftotext[0] || access(cfg->pdftotext, X_OK) != 0)
+		return 0;
+	snprintf(lim, sizeof(lim), "%d", limit);
+	if ((rc = db_query(db, a, &st_text_claim, 1, p, &res)) != DB_OK)
+		return rc;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		const char *hex = PQgetvalue(res, i, 0);
+		long len;
+
+		if (strcmp(PQgetvalue(res, i, 1), "none") != 0 ||
+		    blob_path(cfg->blob_dir, hex, false, path, sizeof(path)) < 0)
+			continue;   /* PDFs are stored raw; a compressed one is left unindexed */
+		len = run_pdftotext(cfg->pdftotext, path);
+		if (len < 0) {
+			log_error("text: blob %s: pdftotext failed or took over %d s", hex,
+				  STORE_PDF_SECONDS);
+			continue;
+		}
+		if (len > 0) {
+			const char *q[2] = { hex, pdf_text };
+
+			if ((rc = db_query(db, a, &st_text_store, 2, q, NULL)) != DB_OK)
+				return rc;
+			(*extracted)++;
+		}
+	}
+	return n;
 }

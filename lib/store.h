@@ -41,6 +41,14 @@ int store_remove_raw(db_t *db, arena_t *a, const config_t *cfg, int grace, store
 /* Garbage collection; files younger than grace seconds are left alone. */
 int store_gc(db_t *db, arena_t *a, const config_t *cfg, int grace, store_stats_t *st);
 
+/* Text of PDF blobs for the search index (migration 012): claim up to
+ * limit blobs marked text_pending, run pdftotext on each (at most
+ * STORE_PDF_SECONDS, its first 1 MiB of text kept) and store the text.
+ * Nothing happens when cfg->pdftotext is not an executable. Returns how
+ * many were claimed, or a db error (< 0). */
+#define STORE_PDF_SECONDS 60
+int store_text_pass(db_t *db, arena_t *a, const config_t *cfg, int limit, long long *extracted);
+
 typedef struct store_check {
 	long long users;            /* users whose usage was recomputed */
 	long long usage_drift;      /* ... whose storage_used disagreed with their rows */

@@ -1115,8 +1115,11 @@ sub file_object_ok {
 	local $Test::Builder::Level = ($Test::Builder::Level // 1) + 1;
 	return Test::More::subtest($name // 'file object', sub {
 		Test::More::is(ref $f, 'HASH', 'an object') or return;
-		Test::More::is_deeply([ sort keys %$f ], [ sort qw(kind id name folder_id size mime_type sha256
-			description tags version download_count created_at updated_at sharing permissions) ], 'exactly the fields of a file object');
+		# file details (GET) add metadata; upload answers and listings do not
+		Test::More::is_deeply([ sort grep { $_ ne 'metadata' } keys %$f ], [ sort qw(kind id name folder_id size
+			mime_type sha256 description tags version download_count created_at updated_at sharing permissions) ],
+			'exactly the fields of a file object');
+		Test::More::is(ref $f->{metadata}, 'HASH', 'metadata is an object') if exists $f->{metadata};
 		Test::More::is_deeply($f->{permissions}, { map { $_ => JSON::PP::true() } qw(view download edit delete share upload) },
 			"the owner's permissions") if ref $f->{permissions};
 		Test::More::is($f->{kind}, 'file', 'kind: file');
