@@ -161,11 +161,9 @@ int jobs_run(const config_t *cfg)
 			{
 				long long texts = 0;
 
-				while (store_text_pass(&db, a, cfg, JOBS_BATCH, &texts) > 0) {
-					arena_clear(a);
-					if (stop_pending())
-						break;
-				}
+				/* one batch per round: a backlog of PDFs does not hold up
+				 * tree jobs and compression */
+				store_text_pass(&db, a, cfg, JOBS_BATCH, &texts);
 				if (texts)
 					log_info("jobs: extracted the text of %lld PDF files", texts);
 			}

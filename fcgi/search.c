@@ -107,9 +107,13 @@ static void term_sql(sb_t *b, const searchq_term_t *t)
 		break;
 	case SEARCHQ_IN:
 	default:
+		/* only a folder the caller may see narrows anything: of any
+		 * other, nothing is found (and nothing learnt) */
 		n = param(b, t->text);
-		buf_addf(&b->files, "x.folder_id IN (SELECT id FROM folder_subtree($%d::uuid))", n);
-		buf_addf(&b->folders, "f.parent_id IN (SELECT id FROM folder_subtree($%d::uuid))", n);
+		buf_addf(&b->files, "((SELECT 'view' = ANY (item_permissions($1, NULL, 'folder', $%1$d::uuid)))"
+			 " AND x.folder_id IN (SELECT id FROM folder_subtree($%1$d::uuid)))", n);
+		buf_addf(&b->folders, "((SELECT 'view' = ANY (item_permissions($1, NULL, 'folder', $%1$d::uuid)))"
+			 " AND f.parent_id IN (SELECT id FROM folder_subtree($%1$d::uuid)))", n);
 		break;
 	}
 }
@@ -426,7 +430,7 @@ void h_search(req_t *r)
 			}
 			buf_addc(&out, '}');
 		}
-		if (n > limit)
+		if (n > limit && offset + limit <= SEARCH_OFFSET_MAX)
 			buf_addf(&out, "], \"next_offset\": %lld}", offset + limit);
 		else
 			buf_adds(&out, "], \"next_offset\": null}");

@@ -573,6 +573,15 @@ $j = found_ok($carol, 'vault', [ 'Vault', 'vault-plan.txt' ], 'carol: the grante
 is_deeply perms01((hit_of($j, $Vault)->{item} || {})->{permissions}), perms_of(qw(view download)), "... with a viewer's permissions";
 found_ok($carol, 'inner', [ 'Inner', 'inner-doc.txt' ], 'carol: a folder below it');
 found_ok($carol, [ q => 'hazelnut', folder_id => $Vault->{id} ], [ 'vault-plan.txt', 'inner-doc.txt' ], 'carol: folder_id=Vault');
+{
+	my $dan = $s->register_user;
+	is $gwen->post_json("/api/folders/$Inner->{id}/grants", { user => $dan->{username}, role => 'viewer' })->{status}, 201,
+		'gwen grants Inner (inside Vault) to dan';
+	found_ok($dan, 'hazelnut', ['inner-doc.txt'], 'dan: the Inner subtree');
+	found_ok($dan, "in:$Inner->{id} hazelnut", ['inner-doc.txt'], 'dan: in:<Inner>');
+	found_ok($dan, "in:$Vault->{id} hazelnut", [],
+		'dan: in:<Vault>, a folder he cannot see: nothing (not even that Inner lies in it)');
+}
 found_ok($carol, "in:$Vault->{id} hazelnut", [ 'vault-plan.txt', 'inner-doc.txt' ], 'carol: in:<Vault>');
 found_ok($gwen, 'hazelnut', [ 'vault-plan.txt', 'inner-doc.txt', 'loose.txt', 'single.txt' ], "gwen: her files, not carol's");
 found_ok($bob, 'hazelnut', [], 'bob: nothing of either');
