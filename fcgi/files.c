@@ -403,17 +403,11 @@ void h_file_update(req_t *r)
 		return;
 	}
 	/* a new name is a rename (with the old one), anything else an update */
-	if (strcmp(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)) != 0) {
-		json_object *d = json_object_new_object();
-
-		json_object_object_add(d, "from", jstr(PQgetvalue(res, 0, 1)));
+	if (strcmp(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)) != 0)
 		log_file_event(r, az.owner, "rename", r->params[0], PQgetvalue(res, 0, 0),
-			       arena_strdup(r->arena, json_object_to_json_string_ext(d,
-					    JSON_C_TO_STRING_PLAIN)));
-		json_object_put(d);
-	} else {
+			       req_json_pair(r, "from", PQgetvalue(res, 0, 1)));
+	else
 		log_file_event(r, az.owner, "update", r->params[0], PQgetvalue(res, 0, 0), NULL);
-	}
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;

@@ -491,17 +491,11 @@ void h_folder_update(req_t *r)
 		return;
 	}
 	/* a new name is a rename (with the old one), anything else an update */
-	if (strcmp(PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 3)) != 0) {
-		json_object *d = json_object_new_object();
-
-		json_object_object_add(d, "from", jstr(PQgetvalue(res, 0, 3)));
+	if (strcmp(PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 3)) != 0)
 		log_folder_event(r, az.owner, "rename", id, PQgetvalue(res, 0, 1),
-				 arena_strdup(r->arena, json_object_to_json_string_ext(d,
-					      JSON_C_TO_STRING_PLAIN)));
-		json_object_put(d);
-	} else {
+				 req_json_pair(r, "from", PQgetvalue(res, 0, 3)));
+	else
 		log_folder_event(r, az.owner, "update", id, PQgetvalue(res, 0, 1), NULL);
-	}
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;

@@ -77,22 +77,26 @@ static bool role_valid(json_object *v)
 	return strcmp(s, "viewer") == 0 || strcmp(s, "editor") == 0;
 }
 
-/* One event about a grant in one user's log: the target is the item. */
-static void log_grant(req_t *r, const char *who, const char *action, const char *kind,
-		      const char *item, const char *grant_id, const char *role, const char *owner,
-		      const char *grantee)
+/* An event about a grant, in the owner's log (owner_action) and in the
+ * grantee's (grantee_action): the target is the item. */
+static void log_grant(req_t *r, const char *owner_action, const char *grantee_action,
+		      const char *kind, const char *item, const char *grant_id, const char *role,
+		      const char *owner, const char *grantee)
 {
 	const char *p[1] = { item };
 	PGresult *res;
 	const char *name = NULL;
-	activity_t ev;
+	activity_t ev = { owner, owner_action, item, kind, NULL, r->remote_addr, r->user_agent,
+			  arena_printf(r->arena, "{\"grant_id\": \"%s\", \"role\": \"%s\", "
+				       "\"owner_id\": \"%s\", \"grantee_id\": \"%s\"}", grant_id,
+				       role, owner, grantee) };
 
 	if (db_query(r->db, r->arena, &st_item_name, 1, p, &res) == DB_OK && !PQgetisnull(res, 0, 0))
 		name = PQgetvalue(res, 0, 0);
-	ev = (activity_t){ who, action, item, kind, name, r->remote_addr, r->user_agent,
-			   arena_printf(r->arena, "{\"grant_id\": \"%s\", \"role\": \"%s\", "
-					"\"owner_id\": \"%s\", \"grantee_id\": \"%s\"}", grant_id,
-					role, owner, grantee) };
+	ev.target_name = name;
+	activity_log(r->db, r->arena, &ev);
+	ev.user_id = grantee;
+	ev.action = grantee_action;
 	activity_log(r->db, r->arena, &ev);
 }
 
@@ -166,8 +170,7 @@ static void grant_create(req_t *r, const char *kind)
 	{
 		const char *gid = PQgetvalue(res, 0, 1);
 
-		log_grant(r, r->user.id, "grant", kind, r->params[0], gid, role, r->user.id, p[1]);
-		log_grant(r, p[1], "grant_received", kind, r->params[0], gid, role, r->user.id, p[1]);
+		log_grant(r, "grant", "grant_received", kind, r->params[0], gid, role, r->user.id, p[1]);
 	}
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
@@ -266,10 +269,8 @@ void h_grant_update(req_t *r)
 		grant_refused(r);
 		return;
 	}
-	for (int side = 1; side <= 2; side++)
-		log_grant(r, PQgetvalue(res, 0, side), "grant_update", PQgetvalue(res, 0, 3),
-			  PQgetvalue(res, 0, 4), r->params[0], p[2], PQgetvalue(res, 0, 1),
-			  PQgetvalue(res, 0, 2));
+	log_grant(r, "grant_update", "grant_update", PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
+		  r->params[0], p[2], PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;
@@ -305,10 +306,8 @@ void h_grant_delete(req_t *r)
 	item = PQgetvalue(res, 0, 3);
 	role = PQgetvalue(res, 0, 4);
 	leave = strcmp(grantee, r->user.id) == 0;
-	log_grant(r, owner, leave ? "grant_leave" : "grant_revoke", kind, item, r->params[0], role,
-		  owner, grantee);
-	log_grant(r, grantee, leave ? "grant_leave" : "grant_revoked", kind, item, r->params[0], role,
-		  owner, grantee);
+	log_grant(r, leave ? "grant_leave" : "grant_revoke", leave ? "grant_leave" : "grant_revoked",
+		  kind, item, r->params[0], role, owner, grantee);
 	if ((rc = db_commit(r->db)) != DB_OK) {
 		resp_db_error(r, rc);
 		return;

@@ -281,6 +281,17 @@ void errors_add(json_object *errors, const char *field, const char *message)
 	json_object_array_add(errors, e);
 }
 
+const char *req_json_pair(req_t *r, const char *key, const char *value)
+{
+	json_object *o = json_object_new_object();
+	const char *t;
+
+	json_object_object_add(o, key, jstr(value));
+	t = arena_strdup(r->arena, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return t;
+}
+
 int errors_unknown(json_object *errors, json_object *body, const char *const *allowed,
 		   const char *message)
 {

@@ -104,6 +104,8 @@ void resp_invalid(req_t *r, const char *detail, json_object *errors);
 void resp_db_error(req_t *r, int err);
 /* Append {"field":..., "message":...} to an errors array. */
 void errors_add(json_object *errors, const char *field, const char *message);
+/* '{"key": "value"}' with value JSON-escaped, in the request's arena. */
+const char *req_json_pair(req_t *r, const char *key, const char *value);
 /* errors_add(message) for every member of the object body whose name is
  * not in allowed (NULL-terminated). Returns how many members body has. */
 int errors_unknown(json_object *errors, json_object *body, const char *const *allowed,

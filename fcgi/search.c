@@ -170,11 +170,6 @@ static void words_of(arena_t *a, const searchq_t *q, const char **text, const ch
 	json_object_put(arr);
 }
 
-static void bad(json_object *errors, const char *field, const char *message)
-{
-	errors_add(errors, field, message);
-}
-
 /* A date parameter: RFC 3339, or YYYY-MM-DD (midnight UTC). */
 static const char *date_param(req_t *r, const char *key, json_object *errors)
 {
@@ -189,7 +184,7 @@ static const char *date_param(req_t *r, const char *key, json_object *errors)
 	if (n == 10 && text_rfc3339_parse(arena_printf(r->arena, "%sT00:00:00Z", v), 20, &t) == 0) {
 		/* a date alone */
 	} else if (text_rfc3339_parse(v, n, &t) != 0) {
-		bad(errors, key, "must be a date (YYYY-MM-DD) or an RFC 3339 time");
+		errors_add(errors, key, "must be a date (YYYY-MM-DD) or an RFC 3339 time");
 		return NULL;
 	}
 	gmtime_r(&t, &tm);
@@ -206,7 +201,7 @@ static const char *size_param(req_t *r, const char *key, json_object *errors)
 	if (req_query(r, key, &v, &n) != 1)
 		return NULL;
 	if (text_parse_size(v, n, &sz) != 0 || sz < 0) {
-		bad(errors, key, "must be a size in bytes, or like 10MB");
+		errors_add(errors, key, "must be a size in bytes, or like 10MB");
 		return NULL;
 	}
 	return arena_printf(r->arena, "%lld", sz);
@@ -239,7 +234,7 @@ void h_search(req_t *r)
 	b.a = r->arena;
 	if (strlen(r->query) > HTTP_QUERY_MAX_LEN) {
 		/* the query language allows 1000 bytes: say so about q */
-		bad(errors, "q", "is too long: at most 1000 bytes");
+		errors_add(errors, "q", "is too long: at most 1000 bytes");
 		resp_invalid(r, "The search parameters are invalid.", errors);
 		return;
 	}
@@ -249,12 +244,12 @@ void h_search(req_t *r)
 		return;
 	}
 	if (rc == 0 || vn == 0)
-		bad(errors, "q", "is required: what to search for");
+		errors_add(errors, "q", "is required: what to search for");
 	else
 		qtext = v;
 	if (qtext && searchq_parse(r->arena, qtext, vn, &q) != 0) {
 		for (int i = 0; i < q.nerrors; i++)
-			bad(errors, q.errors[i].field, q.errors[i].message);
+			errors_add(errors, q.errors[i].field, q.errors[i].message);
 		qtext = NULL;
 	}
 	if (req_query(r, "file_type", &v, &vn) == 1) {
@@ -262,14 +257,14 @@ void h_search(req_t *r)
 			if (text_is(v, vn, cats[i]))
 				file_type = cats[i];
 		if (!file_type)
-			bad(errors, "file_type", "must be image, video, audio, document, archive, text, "
+			errors_add(errors, "file_type", "must be image, video, audio, document, archive, text, "
 			    "other or folder");
 	}
 	if (req_query(r, "date_field", &v, &vn) == 1) {
 		if (text_is(v, vn, "created"))
 			b.date_col = "created_at";
 		else if (!text_is(v, vn, "updated"))
-			bad(errors, "date_field", "must be created or updated");
+			errors_add(errors, "date_field", "must be created or updated");
 	}
 	from = date_param(r, "date_from", errors);
 	to = date_param(r, "date_to", errors);
@@ -277,16 +272,16 @@ void h_search(req_t *r)
 	smax = size_param(r, "size_max", errors);
 	if (req_query(r, "folder_id", &v, &vn) == 1) {
 		if (!text_uuid_valid(v, vn))
-			bad(errors, "folder_id", "must be a folder ID");
+			errors_add(errors, "folder_id", "must be a folder ID");
 		else
 			folder = v;
 	}
 	if (req_query(r, "limit", &v, &vn) == 1 &&
 	    (text_parse_uint(v, vn, SEARCH_LIMIT_MAX, &limit) != 0 || limit < 1))
-		bad(errors, "limit", "must be an integer from 1 to 100");
+		errors_add(errors, "limit", "must be an integer from 1 to 100");
 	if (req_query(r, "offset", &v, &vn) == 1 &&
 	    text_parse_uint(v, vn, SEARCH_OFFSET_MAX, &offset) != 0)
-		bad(errors, "offset", "must be an integer from 0 to 10000");
+		errors_add(errors, "offset", "must be an integer from 0 to 10000");
 	if (json_object_array_length(errors) > 0) {
 		resp_invalid(r, "The search parameters are invalid.", errors);
 		return;
