@@ -2,15 +2,29 @@
  * search: GET /api/search. The q language is parsed by lib/searchq into
  * terms; each term becomes a predicate from a fixed set of SQL fragments
  * with its value as a parameter, so no text of the request is ever part of
- * the statement. PostgreSQL does the work (migration 011): tsvector
+ * the statement. PostgreSQL does the work (migrations 011, 014): tsvector
  * columns with GIN indexes for words and phrases over names, tags,
  * descriptions and the text content of files, pg_trgm for substrings and
  * typos in names.
  *
  * The caller's own live items and the items shared with them (grants) are
- * searched; files and folders in one ranked list: exact name first, then
- * name prefix, then full-text rank, then recency. Each hit says which
- * fields matched and, for content, shows a fragment with the words marked.
+ * searched; files and folders in one ranked list. So that a query matching
+ * a hundred thousand files costs about what a rare one does, the statement
+ * never ranks every match: one group of the query (the "driving" group,
+ * words or names likely to be the rarest) is looked up through the
+ * indexes, per kind of match (names and the like; content; own items;
+ * shared items), and each lookup keeps only its most recent matches. The
+ * SEARCH_WINDOW most recent matches are ranked (exact name, name prefix,
+ * full-text rank, recency); exact name matches come first wherever they
+ * are; the matches after the window follow by recency. PostgreSQL chooses
+ * per lookup between the index of the words (rare words) and walking the
+ * caller's files newest first (common words).
+ *
+ * Typos: a word of 4+ characters that matches nothing exactly (checked
+ * first, one cheap query per word) also matches names with a word close to
+ * it (pg_trgm word similarity >= 0.4: "reprot" finds report.pdf). Words
+ * that do match are not widened: a typo search never slows down a normal
+ * one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +38,22 @@
 
 #define SEARCH_LIMIT_MAX  100
 #define SEARCH_OFFSET_MAX 10000
+#define SEARCH_WINDOW     200     /* most recent matches ranked by relevance */
+#define SEARCH_WALK       20      /* a walk reads this many files per match wanted */
+#define SEARCH_FUZZY_MAX  8       /* words checked for typo matching */
 #define SEARCH_PARAMS_MAX (8 + 2 * SEARCHQ_MAX_TERMS + 8)
 
-/* The statement under construction: the files part, the folders part and
- * the parameters both use. */
+/* The statement under construction: the predicates on files and folders,
+ * the driving group's index lookups, and the parameters all use. */
 typedef struct sb {
-	buf_t files, folders;
+	buf_t files, folders;               /* the whole query, as a filter */
+	buf_t files_rest, folders_rest;     /* the same without the driving group */
+	buf_t drive_name, drive_content, drive_folders;
 	const char *p[SEARCH_PARAMS_MAX];
 	int np;
 	const char *date_col;   /* "created_at" or "updated_at" (fixed strings) */
+	const searchq_term_t *fuzzy[SEARCH_FUZZY_MAX];
+	int nfuzzy;
 	arena_t *a;
 } sb_t;
 
@@ -42,8 +63,46 @@ static int param(sb_t *b, const char *v)
 	return b->np;
 }
 
-/* One term as a predicate on files (alias x, content bt) and on folders
- * (alias f). false for what folders never have. */
+static bool is_fuzzy(const sb_t *b, const searchq_term_t *t)
+{
+	for (int i = 0; i < b->nfuzzy; i++)
+		if (b->fuzzy[i] == t)
+			return true;
+	return false;
+}
+
+/* Characters, not bytes (q is valid UTF-8). */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* Whether the text has something the full-text parser makes a word of: a
+ * letter or digit (any non-ASCII character counts as a letter). Without
+ * one, search_prefix_query() is NULL and the index cannot be asked. */
+static bool has_word(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+			return true;
+	}
+	return false;
+}
+
+/* The trigram index finds substrings of 3+ characters: a group with a
+ * shorter word or name cannot drive the lookups (such words match many
+ * names anyway, so the walk through the newest files finds them soon). */
+#define SUBSTRING_MIN 3
+#define FUZZY_MIN     4
+
+/* One term as a predicate on files (alias x) and on folders (alias f).
+ * false for what folders never have. */
 static void term_sql(sb_t *b, const searchq_term_t *t)
 {
 	int n;
@@ -52,25 +111,31 @@ static void term_sql(sb_t *b, const searchq_term_t *t)
 	case SEARCHQ_WORD:
 		n = param(b, t->text);
 		buf_addf(&b->files, "(coalesce(x.search @@ search_prefix_query($%1$d), false)"
-			 " OR coalesce(bt.search @@ search_prefix_query($%1$d), false)"
-			 " OR strpos(lower(x.name), lower($%1$d)) > 0"
-			 " OR (char_length($%1$d) >= 4 AND lower($%1$d) <%% lower(x.name)))", n);
-		buf_addf(&b->folders, "(coalesce(f.search @@ search_prefix_query($%1$d), false)"
-			 " OR strpos(lower(f.name), lower($%1$d)) > 0"
-			 " OR (char_length($%1$d) >= 4 AND lower($%1$d) <%% lower(f.name)))", n);
+			 " OR EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
+			 "            AND bt.search @@ search_prefix_query($%1$d))", n);
+		buf_addf(&b->folders, "(coalesce(f.search @@ search_prefix_query($%1$d), false)", n);
+		buf_addf(&b->files, " OR lower(x.name) LIKE search_like($%d)", n);
+		buf_addf(&b->folders, " OR lower(f.name) LIKE search_like($%d)", n);
+		if (is_fuzzy(b, t)) {
+			buf_addf(&b->files, " OR lower($%d) <%% lower(x.name)", n);
+			buf_addf(&b->folders, " OR lower($%d) <%% lower(f.name)", n);
+		}
+		buf_adds(&b->files, ")");
+		buf_adds(&b->folders, ")");
 		break;
 	case SEARCHQ_PHRASE:
 		n = param(b, t->text);
 		buf_addf(&b->files, "(coalesce(x.search @@ phraseto_tsquery('simple', $%1$d), false)"
-			 " OR coalesce(bt.search @@ phraseto_tsquery('simple', $%1$d), false)"
-			 " OR strpos(lower(x.name), lower($%1$d)) > 0)", n);
+			 " OR EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
+			 "            AND bt.search @@ phraseto_tsquery('simple', $%1$d))"
+			 " OR lower(x.name) LIKE search_like($%1$d))", n);
 		buf_addf(&b->folders, "(coalesce(f.search @@ phraseto_tsquery('simple', $%1$d), false)"
-			 " OR strpos(lower(f.name), lower($%1$d)) > 0)", n);
+			 " OR lower(f.name) LIKE search_like($%1$d))", n);
 		break;
 	case SEARCHQ_NAME:
 		n = param(b, t->text);
-		buf_addf(&b->files, "strpos(lower(x.name), lower($%d)) > 0", n);
-		buf_addf(&b->folders, "strpos(lower(f.name), lower($%d)) > 0", n);
+		buf_addf(&b->files, "lower(x.name) LIKE search_like($%d)", n);
+		buf_addf(&b->folders, "lower(f.name) LIKE search_like($%d)", n);
 		break;
 	case SEARCHQ_TAG:
 		n = param(b, t->text);
@@ -118,12 +183,86 @@ static void term_sql(sb_t *b, const searchq_term_t *t)
 	}
 }
 
-/* AND of the groups, OR within a group, NOT for negated terms. */
-static void query_sql(sb_t *b, const searchq_t *q)
+/* How an alternative of the driving group is looked up in the indexes:
+ * by name and the like (files x or folders f), by content (blob_text bt).
+ * Returns false when its name lookup would not use an index. */
+static bool drive_alt(sb_t *b, const searchq_term_t *t, int n, bool emit)
 {
+	bool word = t->kind != SEARCHQ_NAME && has_word(t->text);
+	bool sub = utf8_chars(t->text) >= SUBSTRING_MIN;
+	const char *tsq = t->kind == SEARCHQ_PHRASE ? "phraseto_tsquery('simple', $%d)"
+						     : "search_prefix_query($%d)";
+	const char *alias[2] = { "x", "f" };
+	buf_t *out[2] = { &b->drive_name, &b->drive_folders };
+
+	if (t->negated || (t->kind != SEARCHQ_WORD && t->kind != SEARCHQ_PHRASE && t->kind != SEARCHQ_NAME) ||
+	    !sub)
+		return false;
+	if (!emit)
+		return true;
+	for (int k = 0; k < 2; k++) {
+		const char *or = "";
+
+		buf_adds(out[k], out[k]->len ? " OR " : "");
+		if (word) {
+			buf_addf(out[k], "%s.search @@ ", alias[k]);
+			buf_addf(out[k], tsq, n);
+			or = " OR ";
+		}
+		buf_addf(out[k], "%slower(%s.name) LIKE search_like($%d)", or, alias[k], n);
+		or = " OR ";
+		if (is_fuzzy(b, t))
+			buf_addf(out[k], "%slower($%d) <%% lower(%s.name)", or, n, alias[k]);
+	}
+	if (word) {
+		buf_adds(&b->drive_content, b->drive_content.len ? " OR bt.search @@ " : "bt.search @@ ");
+		buf_addf(&b->drive_content, tsq, n);
+	}
+	return true;
+}
+
+/* The driving group: of the groups whose every alternative the indexes
+ * can look up, the one whose shortest alternative is longest (longer words
+ * tend to be rarer). -1 when there is none (filters, negations, tags...). */
+static int drive_group(sb_t *b, const searchq_t *q)
+{
+	int best = -1;
+	size_t best_len = 0;
+
+	for (int g = 0; g < q->ngroups; g++) {
+		size_t len = (size_t)-1;
+		int i;
+
+		for (i = 0; i < q->group[g].nalts; i++) {
+			const searchq_term_t *t = &q->group[g].alt[i];
+			size_t c = utf8_chars(t->text);
+
+			if (!drive_alt(b, t, 0, false))
+				break;
+			if (c < len)
+				len = c;
+		}
+		if (i == q->group[g].nalts && (best < 0 || len > best_len)) {
+			best = g;
+			best_len = len;
+		}
+	}
+	return best;
+}
+
+/* AND of the groups, OR within a group, NOT for negated terms; the
+ * driving group's lookups as well. Each group goes to files and folders,
+ * and but for the driving group (which its lookups already ensure) to
+ * files_rest and folders_rest. */
+static void query_sql(sb_t *b, const searchq_t *q, int drive)
+{
+	buf_t all_files = b->files, all_folders = b->folders;
+
 	for (int g = 0; g < q->ngroups; g++) {
 		const searchq_group_t *grp = &q->group[g];
 
+		b->files = (buf_t)BUF_INIT;
+		b->folders = (buf_t)BUF_INIT;
 		buf_adds(&b->files, " AND (");
 		buf_adds(&b->folders, " AND (");
 		for (int i = 0; i < grp->nalts; i++) {
@@ -139,12 +278,23 @@ static void query_sql(sb_t *b, const searchq_t *q)
 			term_sql(b, t);
 			buf_adds(&b->files, ", false)");
 			buf_adds(&b->folders, ", false)");
+			if (g == drive)
+				drive_alt(b, t, b->np, true);
 		}
 		buf_adds(&b->files, ")");
 		buf_adds(&b->folders, ")");
+		buf_add(&all_files, b->files.p, b->files.len);
+		buf_add(&all_folders, b->folders.p, b->folders.len);
+		if (g != drive) {
+			buf_add(&b->files_rest, b->files.p, b->files.len);
+			buf_add(&b->folders_rest, b->folders.p, b->folders.len);
+		}
+		buf_free(&b->files);
+		buf_free(&b->folders);
 	}
+	b->files = all_files;
+	b->folders = all_folders;
 }
-
 /* The positive words and phrases: for ranking (joined by blanks) and for
  * "matched" and snippets (a JSON array). */
 static void words_of(arena_t *a, const searchq_t *q, const char **text, const char **json)
@@ -208,10 +358,104 @@ static const char *size_param(req_t *r, const char *key, json_object *errors)
 }
 
 DB_STMT(st_search_similarity,
-	"SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)");
+	"SELECT set_config('pg_trgm.word_similarity_threshold', '0.4', true),"
+	"       set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)");
 
 DB_STMT(st_search_folder_visible,
 	"SELECT 'view' = ANY (item_permissions($1, NULL, 'folder', $2))");
+
+/* Whether a word matches anything of the caller's exactly (as a word start
+ * or a substring of a name, or in content). Never prepared: planned with
+ * the word, so the indexes serve it. */
+static db_stmt_t st_search_word_found = { "search_word_found",
+	"SELECT EXISTS (SELECT 1 FROM files x WHERE NOT x.is_deleted AND x.user_id = $1"
+	"                AND (x.search @@ search_prefix_query($2) OR lower(x.name) LIKE search_like($2)))"
+	"    OR EXISTS (SELECT 1 FROM folders f WHERE NOT f.is_deleted AND f.user_id = $1"
+	"                AND (f.search @@ search_prefix_query($2) OR lower(f.name) LIKE search_like($2)))"
+	"    OR EXISTS (SELECT 1 FROM blob_text bt JOIN files x ON x.sha256 = bt.sha256"
+	"                WHERE bt.search @@ search_prefix_query($2) AND NOT x.is_deleted AND x.user_id = $1)",
+	0, true };
+
+/* The words of 4+ characters that match nothing exactly get typo matching
+ * (b->fuzzy); their JSON array in *json. */
+static int fuzzy_words(req_t *r, sb_t *b, const searchq_t *q, const char **json)
+{
+	json_object *arr = json_object_new_array();
+	int rc = DB_OK;
+
+	for (int g = 0; g < q->ngroups && rc == DB_OK; g++)
+		for (int i = 0; i < q->group[g].nalts && rc == DB_OK; i++) {
+			const searchq_term_t *t = &q->group[g].alt[i];
+			const char *p[2] = { r->user.id, t->text };
+			PGresult *res;
+
+			if (t->negated || t->kind != SEARCHQ_WORD || utf8_chars(t->text) < FUZZY_MIN ||
+			    b->nfuzzy == SEARCH_FUZZY_MAX)
+				continue;
+			rc = db_query(r->db, r->arena, &st_search_word_found, 2, p, &res);
+			if (rc == DB_OK && PQgetvalue(res, 0, 0)[0] != 't') {
+				b->fuzzy[b->nfuzzy++] = t;
+				json_object_array_add(arr, json_object_new_string(t->text));
+			}
+		}
+	*json = arena_strdup(r->arena, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+	json_object_put(arr);
+	return rc;
+}
+
+/* One lookup of matches: at most $6 of them, newest first. */
+static void lookup(buf_t *sql, const char *kind, const char *from, const char *where,
+		   const char *drive, const buf_t *pred)
+{
+	bool file = kind[0] == 'f' && kind[1] == 'i';
+	const char *a = file ? "x" : "f";
+
+	if (sql->len)
+		buf_adds(sql, " UNION ALL ");
+	buf_addf(sql, "(SELECT '%s' AS kind, %s.id, %s.updated_at AS at, %s.name, %s.search, %s AS sha256 "
+		 "FROM %s WHERE NOT %s.is_deleted AND %s", kind, a, a, a, a, file ? "x.sha256" : "NULL::bytea",
+		 from, a, where);
+	if (drive && drive[0])
+		buf_addf(sql, " AND (%s)", drive);
+	buf_add(sql, pred->p, pred->len);
+	buf_addf(sql, " ORDER BY %s.updated_at DESC, %s.id LIMIT $6::integer)", a, a);
+}
+
+/* The caller's own files matching the driving group and pred, at most
+ * $6, newest first, found one of two ways. The walk reads the caller's $8
+ * newest files (an index in date order) and keeps those that match: when
+ * that gives $6 matches, the words are common and those are the answer.
+ * Otherwise the indexes of the words give every match, which are then
+ * sorted: by name (drive: the files x lookups) or by content (content:
+ * the blob_text bt lookups, then the files of each blob). PostgreSQL skips
+ * the second way when the first suffices (a one-time filter). The date
+ * order is hidden from the planner there, so that it cannot choose to read
+ * every file in date order for a rare word. */
+static void own_files(buf_t *ctes, buf_t *sql, const char *name, const char *drive, const char *content,
+		      const buf_t *pred)
+{
+	buf_addf(ctes, ", %1$s AS MATERIALIZED (SELECT 'file'::text AS kind, x.id, x.updated_at AS at, x.name, "
+		 "x.search, x.sha256 FROM (SELECT * FROM files x WHERE NOT x.is_deleted AND x.user_id = $1 "
+		 "ORDER BY x.updated_at DESC, x.id LIMIT $8::integer) x WHERE ", name);
+	if (content)
+		buf_addf(ctes, "EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256 AND (%s))", content);
+	else
+		buf_addf(ctes, "(%s)", drive);
+	buf_add(ctes, pred->p, pred->len);
+	buf_adds(ctes, " ORDER BY x.updated_at DESC, x.id LIMIT $6::integer)");
+	if (sql->len)
+		buf_adds(sql, " UNION ALL ");
+	buf_addf(sql, "(SELECT * FROM %1$s WHERE (SELECT count(*) FROM %1$s) >= $6::integer) UNION ALL "
+		 "(SELECT 'file', x.id, x.updated_at, x.name, x.search, x.sha256 FROM ", name);
+	if (content)
+		buf_addf(sql, "(SELECT bt.sha256 FROM blob_text bt WHERE (%s)) m CROSS JOIN LATERAL "
+			 "(SELECT * FROM files x WHERE x.sha256 = m.sha256 OFFSET 0) x WHERE ", content);
+	else
+		buf_addf(sql, "files x WHERE (%s) AND ", drive);
+	buf_addf(sql, "(SELECT count(*) FROM %s) < $6::integer AND NOT x.is_deleted AND x.user_id = $1", name);
+	buf_add(sql, pred->p, pred->len);
+	buf_adds(sql, " ORDER BY x.updated_at + interval '0 s' DESC, x.id LIMIT $6::integer)");
+}
 
 void h_search(req_t *r)
 {
@@ -219,15 +463,15 @@ void h_search(req_t *r)
 					    "other", "folder", NULL };
 	json_object *errors = json_object_new_array();
 	const char *qtext = NULL, *file_type = NULL, *from, *to, *folder = NULL, *smin, *smax;
-	const char *words, *words_json;
-	char *v, lim[24], off[24];
+	const char *words, *words_json, *fuzzy_json = "[]";
+	char *v, lim[24], off[24], win[24], walk[24];
 	size_t vn;
 	long long limit = 20, offset = 0;
 	searchq_t q;
 	sb_t b;
-	buf_t sql = BUF_INIT;
+	buf_t sql = BUF_INIT, look = BUF_INIT, ctes = BUF_INIT;
 	PGresult *res;
-	int rc, n;
+	int rc, n, drive;
 
 	memset(&b, 0, sizeof(b));
 	b.date_col = "updated_at";
@@ -287,44 +531,42 @@ void h_search(req_t *r)
 		return;
 	}
 	json_object_put(errors);
+
+	/* one transaction: the typo threshold is local to it */
+	if ((rc = db_begin(r->db)) != DB_OK ||
+	    (rc = db_query(r->db, r->arena, &st_search_similarity, 0, NULL, NULL)) != DB_OK)
+		goto db_failed;
 	if (folder) {
 		const char *p[2] = { r->user.id, folder };
 
-		if ((rc = db_query(r->db, r->arena, &st_search_folder_visible, 2, p, &res)) != DB_OK) {
-			resp_db_error(r, rc);
-			return;
-		}
+		if ((rc = db_query(r->db, r->arena, &st_search_folder_visible, 2, p, &res)) != DB_OK)
+			goto db_failed;
 		if (PQgetvalue(res, 0, 0)[0] != 't') {
+			db_rollback(r->db);
 			resp_problem(r, 404, "not_found", "No such folder.");
 			return;
 		}
 	}
+	if ((rc = fuzzy_words(r, &b, &q, &fuzzy_json)) != DB_OK)
+		goto db_failed;
 
 	words_of(r->arena, &q, &words, &words_json);
 	snprintf(lim, sizeof(lim), "%lld", limit + 1);
 	snprintf(off, sizeof(off), "%lld", offset);
+	{
+		long long keep = offset + limit + 1 > SEARCH_WINDOW ? offset + limit + 1 : SEARCH_WINDOW;
+
+		snprintf(win, sizeof(win), "%lld", keep);
+		snprintf(walk, sizeof(walk), "%lld", keep * SEARCH_WALK);
+	}
 	param(&b, r->user.id);   /* $1 */
 	param(&b, words);        /* $2: the words, for exact and prefix name matches */
 	param(&b, words_json);   /* $3: the words as a JSON array */
 	param(&b, lim);          /* $4 */
 	param(&b, off);          /* $5 */
-	buf_adds(&b.files, "SELECT 'file' AS kind, x.id, x.updated_at AS at, "
-		 "  CASE WHEN $2 = '' THEN 0 WHEN lower(x.name) = lower($2) THEN 2 "
-		 "       WHEN starts_with(lower(x.name), lower($2)) THEN 1 ELSE 0 END AS r1, "
-		 "  coalesce(ts_rank(x.search || coalesce(bt.search, ''::tsvector), "
-		 "                   (SELECT q FROM qa)), 0) AS r2 "
-		 "FROM files x LEFT JOIN blob_text bt ON bt.sha256 = x.sha256 "
-		 "WHERE NOT x.is_deleted "
-		 "  AND (x.user_id = $1 OR x.folder_id IN (SELECT id FROM shared) "
-		 "       OR x.id IN (SELECT g.file_id FROM grants g JOIN users o ON o.id = g.owner_id "
-		 "                   AND o.is_active WHERE g.grantee_id = $1 AND g.file_id IS NOT NULL))");
-	buf_adds(&b.folders, "SELECT 'folder', f.id, f.updated_at, "
-		 "  CASE WHEN $2 = '' THEN 0 WHEN lower(f.name) = lower($2) THEN 2 "
-		 "       WHEN starts_with(lower(f.name), lower($2)) THEN 1 ELSE 0 END, "
-		 "  coalesce(ts_rank(f.search, (SELECT q FROM qa)), 0) "
-		 "FROM folders f "
-		 "WHERE NOT f.is_deleted AND f.parent_id IS NOT NULL "
-		 "  AND (f.user_id = $1 OR f.id IN (SELECT id FROM shared))");
+	param(&b, win);          /* $6: matches kept per lookup */
+	param(&b, fuzzy_json);   /* $7: the words matched with typos */
+	param(&b, walk);         /* $8: newest files a walk reads */
 	if (file_type) {
 		if (strcmp(file_type, "folder") == 0) {
 			buf_adds(&b.files, " AND false");
@@ -355,50 +597,92 @@ void h_search(req_t *r)
 		buf_addf(&b.files, " AND x.folder_id IN (SELECT id FROM folder_subtree($%d::uuid))", n);
 		buf_addf(&b.folders, " AND f.parent_id IN (SELECT id FROM folder_subtree($%d::uuid))", n);
 	}
-	query_sql(&b, &q);
+	buf_add(&b.files_rest, b.files.p, b.files.len);
+	buf_add(&b.folders_rest, b.folders.p, b.folders.len);
+	drive = drive_group(&b, &q);
+	query_sql(&b, &q, drive);
 
-	buf_adds(&sql, "WITH shared AS MATERIALIZED (SELECT id FROM search_shared_folders($1)), "
-		 "w AS MATERIALIZED (SELECT ARRAY(SELECT json_array_elements_text($3::json)) AS words), "
-		 "qa AS MATERIALIZED (SELECT search_any_query((SELECT words FROM w)) AS q), "
-		 "hits AS (");
-	buf_add(&sql, b.files.p, b.files.len);
-	buf_adds(&sql, " UNION ALL ");
-	buf_add(&sql, b.folders.p, b.folders.len);
-	buf_adds(&sql, "), page AS (SELECT * FROM hits ORDER BY r1 DESC, r2 DESC, at DESC, id "
-		 "                   LIMIT $4::integer OFFSET $5::integer) "
+	/* the lookups: own files by name and the like, and by content; own
+	 * folders; what is shared with the caller; exact names anywhere */
+	if (drive < 0) {
+		lookup(&look, "file", "files x", "x.user_id = $1", NULL, &b.files);
+	} else {
+		own_files(&ctes, &look, "own_name", b.drive_name.p, NULL, &b.files_rest);
+		if (b.drive_content.len)
+			own_files(&ctes, &look, "own_content", NULL, b.drive_content.p, &b.files_rest);
+	}
+	lookup(&look, "folder", "folders f", "f.parent_id IS NOT NULL AND f.user_id = $1",
+	       drive >= 0 ? b.drive_folders.p : NULL, &b.folders_rest);
+	lookup(&look, "file", "files x", "x.user_id <> $1 AND (x.folder_id = ANY ((SELECT a FROM sh)::uuid[])"
+	       " OR x.id = ANY ((SELECT a FROM gr)::uuid[]))", NULL, &b.files);
+	lookup(&look, "folder", "folders f", "f.user_id <> $1 AND f.id = ANY ((SELECT a FROM sh)::uuid[])",
+	       NULL, &b.folders);
+	if (words[0]) {
+		lookup(&look, "file", "files x", "lower(x.name) = lower($2) AND (x.user_id = $1"
+		       " OR x.folder_id = ANY ((SELECT a FROM sh)::uuid[]) OR x.id = ANY ((SELECT a FROM gr)::uuid[]))",
+		       NULL, &b.files);
+		lookup(&look, "folder", "folders f", "lower(f.name) = lower($2) AND f.parent_id IS NOT NULL"
+		       " AND (f.user_id = $1 OR f.id = ANY ((SELECT a FROM sh)::uuid[]))", NULL, &b.folders);
+	}
+
+	buf_adds(&sql, "WITH sh AS MATERIALIZED (SELECT coalesce(array_agg(id), '{}') AS a "
+		 "  FROM search_shared_folders($1)), "
+		 "gr AS MATERIALIZED (SELECT coalesce(array_agg(g.file_id), '{}') AS a FROM grants g "
+		 "  JOIN users o ON o.id = g.owner_id AND o.is_active "
+		 "  WHERE g.grantee_id = $1 AND g.file_id IS NOT NULL), "
+		 "w AS MATERIALIZED (SELECT ARRAY(SELECT json_array_elements_text($3::json)) AS words, "
+		 "  ARRAY(SELECT json_array_elements_text($7::json)) AS fuzzy, "
+		 "  $8::integer AS walk), "
+		 "qa AS MATERIALIZED (SELECT search_any_query((SELECT words FROM w)) AS q)");
+	buf_add(&sql, ctes.p, ctes.len);
+	buf_adds(&sql, ", cand AS (SELECT DISTINCT ON (kind, id) * FROM (");
+	buf_add(&sql, look.p, look.len);
+	buf_addf(&sql, ") u ORDER BY kind, id), "
+		 "win AS (SELECT c.*, CASE WHEN $2 = '' THEN 0 WHEN lower(c.name) = lower($2) THEN 2 "
+		 "         WHEN starts_with(lower(c.name), lower($2)) THEN 1 ELSE 0 END AS r1, "
+		 "         row_number() OVER (ORDER BY c.at DESC, c.id) <= %d AS inwin FROM cand c), "
+		 "page AS (SELECT h.kind, h.id, h.at, h.r1 = 2 AS exact, h.inwin, "
+		 "           CASE WHEN h.inwin THEN h.r1 END AS r1, "
+		 "           CASE WHEN h.inwin THEN coalesce(ts_rank(h.search, (SELECT q FROM qa)), 0) "
+		 "             + coalesce((SELECT ts_rank(bt.search, (SELECT q FROM qa)) FROM blob_text bt "
+		 "                          WHERE bt.sha256 = h.sha256), 0) END AS r2 "
+		 "         FROM win h "
+		 "         ORDER BY exact DESC, inwin DESC, r1 DESC NULLS LAST, r2 DESC NULLS LAST, "
+		 "                  h.at DESC, h.id LIMIT $4::integer OFFSET $5::integer) "
 		 "SELECT p.kind, (SELECT v.item FROM item_view($1, p.kind, p.id) v), "
 		 "  to_json(CASE WHEN p.kind = 'file' THEN "
 		 "    (SELECT search_matched(x.name, x.tags, x.description, bt.search, (SELECT q FROM qa), "
-		 "                           (SELECT words FROM w)) "
+		 "                           (SELECT words FROM w), (SELECT fuzzy FROM w)) "
 		 "       FROM files x LEFT JOIN blob_text bt ON bt.sha256 = x.sha256 WHERE x.id = p.id) "
 		 "  ELSE (SELECT search_matched(f.name, NULL, f.description, NULL, (SELECT q FROM qa), "
-		 "                              (SELECT words FROM w)) FROM folders f WHERE f.id = p.id) END), "
+		 "                              (SELECT words FROM w), (SELECT fuzzy FROM w)) "
+		 "          FROM folders f WHERE f.id = p.id) END), "
 		 "  CASE WHEN p.kind = 'file' THEN "
 		 "    (SELECT search_snippet(bt.content, (SELECT q FROM qa)) "
 		 "       FROM files x JOIN blob_text bt ON bt.sha256 = x.sha256 "
 		 "      WHERE x.id = p.id AND bt.search @@ (SELECT q FROM qa)) END "
-		 "FROM page p ORDER BY p.r1 DESC, p.r2 DESC, p.at DESC, p.id");
+		 "FROM page p ORDER BY p.exact DESC, p.inwin DESC, p.r1 DESC NULLS LAST, p.r2 DESC NULLS LAST, "
+		 "  p.at DESC, p.id", SEARCH_WINDOW);
 
 	{
 		db_stmt_t st = { "search", sql.p, 0, true };
 
-		/* typo tolerance: names whose words are this close to a search
-		 * word (pg_trgm word similarity; "reprot" ~ "report": 0.43) */
-		if ((rc = db_begin(r->db)) == DB_OK &&
-		    (rc = db_query(r->db, r->arena, &st_search_similarity, 0, NULL, NULL)) == DB_OK &&
-		    /* a statement of its own shape each time: never prepared */
-		    (rc = db_query(r->db, r->arena, &st, b.np, b.p, &res)) == DB_OK)
+		/* a statement of its own shape each time: never prepared */
+		if ((rc = db_query(r->db, r->arena, &st, b.np, b.p, &res)) == DB_OK)
 			rc = db_commit(r->db);
-		else
-			db_rollback(r->db);
 	}
 	buf_free(&b.files);
 	buf_free(&b.folders);
+	buf_free(&b.files_rest);
+	buf_free(&b.folders_rest);
+	buf_free(&b.drive_name);
+	buf_free(&b.drive_content);
+	buf_free(&b.drive_folders);
+	buf_free(&look);
+	buf_free(&ctes);
 	buf_free(&sql);
-	if (rc != DB_OK) {
-		resp_db_error(r, rc);
-		return;
-	}
+	if (rc != DB_OK)
+		goto db_failed;
 	n = PQntuples(res);
 	{
 		buf_t out = BUF_INIT;
@@ -432,4 +716,8 @@ void h_search(req_t *r)
 		resp_json_text(r, 200, out.p, out.len);
 		buf_free(&out);
 	}
+	return;
+db_failed:
+	db_rollback(r->db);
+	resp_db_error(r, rc);
 }
