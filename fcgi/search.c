@@ -38,8 +38,9 @@
 
 #define SEARCH_LIMIT_MAX  100
 #define SEARCH_OFFSET_MAX 10000
-#define SEARCH_WINDOW     200     /* most recent matches ranked by relevance */
-#define SEARCH_WALK       20      /* a walk reads this many files per match wanted */
+#define SEARCH_WINDOW     100     /* most recent matches ranked by relevance */
+#define SEARCH_WALK       150     /* a walk reads up to this many files per match wanted */
+#define SEARCH_WALK_SEL   0.01    /* ... when at least this share of them is estimated to match */
 #define SEARCH_FUZZY_MAX  8       /* words checked for typo matching */
 #define SEARCH_PARAMS_MAX (8 + 2 * SEARCHQ_MAX_TERMS + 8)
 
@@ -54,6 +55,8 @@ typedef struct sb {
 	const char *date_col;   /* "created_at" or "updated_at" (fixed strings) */
 	const searchq_term_t *fuzzy[SEARCH_FUZZY_MAX];
 	int nfuzzy;
+	const searchq_term_t *dterm[SEARCHQ_MAX_TERMS];   /* the driving words with lexemes */
+	int ndterms;
 	arena_t *a;
 } sb_t;
 
@@ -217,6 +220,7 @@ static bool drive_alt(sb_t *b, const searchq_term_t *t, int n, bool emit)
 	if (word) {
 		buf_adds(&b->drive_content, b->drive_content.len ? " OR bt.search @@ " : "bt.search @@ ");
 		buf_addf(&b->drive_content, tsq, n);
+		b->dterm[b->ndterms++] = t;
 	}
 	return true;
 }
@@ -423,7 +427,8 @@ static void lookup(buf_t *sql, const char *kind, const char *from, const char *w
 
 /* The caller's own files matching the driving group and pred, at most
  * $6, newest first, found one of two ways. The walk reads the caller's $8
- * newest files (an index in date order) and keeps those that match: when
+ * newest files (or text files, for content: an index of each in date
+ * order) and keeps those that match: when
  * that gives $6 matches, the words are common and those are the answer.
  * Otherwise the indexes of the words give every match, which are then
  * sorted: by name (drive: the files x lookups) or by content (content:
@@ -432,11 +437,12 @@ static void lookup(buf_t *sql, const char *kind, const char *from, const char *w
  * order is hidden from the planner there, so that it cannot choose to read
  * every file in date order for a rare word. */
 static void own_files(buf_t *ctes, buf_t *sql, const char *name, const char *drive, const char *content,
-		      const buf_t *pred)
+		      const buf_t *pred, int walk)
 {
 	buf_addf(ctes, ", %1$s AS MATERIALIZED (SELECT 'file'::text AS kind, x.id, x.updated_at AS at, x.name, "
-		 "x.search, x.sha256 FROM (SELECT * FROM files x WHERE NOT x.is_deleted AND x.user_id = $1 "
-		 "ORDER BY x.updated_at DESC, x.id LIMIT $8::integer) x WHERE ", name);
+		 "x.search, x.sha256 FROM (SELECT * FROM files x WHERE NOT x.is_deleted AND x.user_id = $1%2$s "
+		 "ORDER BY x.updated_at DESC, x.id LIMIT $%3$d::integer) x WHERE ", name,
+		 content ? " AND x.has_text" : "", walk);
 	if (content)
 		buf_addf(ctes, "EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256 AND (%s))", content);
 	else
@@ -457,6 +463,68 @@ static void own_files(buf_t *ctes, buf_t *sql, const char *name, const char *dri
 	buf_adds(sql, " ORDER BY x.updated_at + interval '0 s' DESC, x.id LIMIT $6::integer)");
 }
 
+DB_STMT(st_search_scope,
+	"SELECT EXISTS (SELECT 1 FROM grants g JOIN users o ON o.id = g.owner_id AND o.is_active"
+	"               WHERE g.grantee_id = $1),"
+	"       (SELECT reltuples FROM pg_class WHERE oid = 'files'::regclass),"
+	"       (SELECT reltuples FROM pg_class WHERE oid = 'blob_text'::regclass)");
+
+/* PostgreSQL's estimate of how many files (or texts, for content) the
+ * driving words match, from its statistics of the words: the share of them
+ * decides whether a walk through the newest files is worth it. -1 when
+ * there is none. */
+static double estimate(req_t *r, const sb_t *b, bool content, int *rc)
+{
+	buf_t sql = BUF_INIT;
+	const char *p[SEARCHQ_MAX_TERMS];
+	const char *a = content ? "bt" : "x";
+	double rows = -1;
+	PGresult *res;
+
+	buf_adds(&sql, content ? "EXPLAIN (FORMAT JSON) SELECT 1 FROM blob_text bt WHERE ("
+			       : "EXPLAIN (FORMAT JSON) SELECT 1 FROM files x WHERE NOT x.is_deleted AND (");
+	for (int i = 0; i < b->ndterms; i++) {
+		p[i] = b->dterm[i]->text;
+		buf_addf(&sql, "%s%s.search @@ ", i ? " OR " : "", a);
+		buf_addf(&sql, b->dterm[i]->kind == SEARCHQ_PHRASE ? "phraseto_tsquery('simple', $%d)"
+								   : "search_prefix_query($%d)", i + 1);
+	}
+	buf_adds(&sql, ")");
+	{
+		db_stmt_t st = { "search_estimate", sql.p, 0, true };
+
+		*rc = db_query(r->db, r->arena, &st, b->ndterms, p, &res);
+	}
+	buf_free(&sql);
+	if (*rc == DB_OK) {
+		const char *j = strstr(PQgetvalue(res, 0, 0), "\"Plan Rows\": ");
+
+		if (j)
+			rows = strtod(j + strlen("\"Plan Rows\": "), NULL);
+	}
+	return rows;
+}
+
+/* How many of the newest files (names) and text files (content) the walks
+ * may read: none when the words are estimated to be rare, so the indexes
+ * answer at once. */
+static int walks(req_t *r, const sb_t *b, long long keep, double files, double texts, char *names, char *content)
+{
+	int rc = DB_OK;
+	double n;
+
+	if (b->ndterms == 0)
+		return DB_OK;
+	n = estimate(r, b, false, &rc);
+	if (rc == DB_OK && files > 0 && n / files >= SEARCH_WALK_SEL)
+		snprintf(names, 24, "%lld", keep * SEARCH_WALK);
+	if (rc == DB_OK && b->drive_content.len)
+		n = estimate(r, b, true, &rc);
+	if (rc == DB_OK && b->drive_content.len && texts > 0 && n / texts >= SEARCH_WALK_SEL)
+		snprintf(content, 24, "%lld", keep * SEARCH_WALK);
+	return rc;
+}
+
 void h_search(req_t *r)
 {
 	static const char *const cats[] = { "image", "video", "audio", "document", "archive", "text",
@@ -464,7 +532,10 @@ void h_search(req_t *r)
 	json_object *errors = json_object_new_array();
 	const char *qtext = NULL, *file_type = NULL, *from, *to, *folder = NULL, *smin, *smax;
 	const char *words, *words_json, *fuzzy_json = "[]";
-	char *v, lim[24], off[24], win[24], walk[24];
+	char *v, lim[24], off[24], win[24], walk_names[24] = "0", walk_content[24] = "0";
+	long long keep;
+	double files_n, texts_n;
+	bool shared;
 	size_t vn;
 	long long limit = 20, offset = 0;
 	searchq_t q;
@@ -547,18 +618,19 @@ void h_search(req_t *r)
 			return;
 		}
 	}
+	if ((rc = db_query(r->db, r->arena, &st_search_scope, 1, &r->user.id, &res)) != DB_OK)
+		goto db_failed;
+	shared = PQgetvalue(res, 0, 0)[0] == 't';
+	files_n = strtod(PQgetvalue(res, 0, 1), NULL);
+	texts_n = strtod(PQgetvalue(res, 0, 2), NULL);
 	if ((rc = fuzzy_words(r, &b, &q, &fuzzy_json)) != DB_OK)
 		goto db_failed;
 
 	words_of(r->arena, &q, &words, &words_json);
 	snprintf(lim, sizeof(lim), "%lld", limit + 1);
 	snprintf(off, sizeof(off), "%lld", offset);
-	{
-		long long keep = offset + limit + 1 > SEARCH_WINDOW ? offset + limit + 1 : SEARCH_WINDOW;
-
-		snprintf(win, sizeof(win), "%lld", keep);
-		snprintf(walk, sizeof(walk), "%lld", keep * SEARCH_WALK);
-	}
+	keep = offset + limit + 1 > SEARCH_WINDOW ? offset + limit + 1 : SEARCH_WINDOW;
+	snprintf(win, sizeof(win), "%lld", keep);
 	param(&b, r->user.id);   /* $1 */
 	param(&b, words);        /* $2: the words, for exact and prefix name matches */
 	param(&b, words_json);   /* $3: the words as a JSON array */
@@ -566,7 +638,8 @@ void h_search(req_t *r)
 	param(&b, off);          /* $5 */
 	param(&b, win);          /* $6: matches kept per lookup */
 	param(&b, fuzzy_json);   /* $7: the words matched with typos */
-	param(&b, walk);         /* $8: newest files a walk reads */
+	param(&b, walk_names);   /* $8: newest files a walk by name reads */
+	param(&b, walk_content); /* $9: newest text files a walk by content reads */
 	if (file_type) {
 		if (strcmp(file_type, "folder") == 0) {
 			buf_adds(&b.files, " AND false");
@@ -601,28 +674,34 @@ void h_search(req_t *r)
 	buf_add(&b.folders_rest, b.folders.p, b.folders.len);
 	drive = drive_group(&b, &q);
 	query_sql(&b, &q, drive);
+	if (drive >= 0)
+		rc = walks(r, &b, keep, files_n, texts_n, walk_names, walk_content);
 
 	/* the lookups: own files by name and the like, and by content; own
 	 * folders; what is shared with the caller; exact names anywhere */
 	if (drive < 0) {
 		lookup(&look, "file", "files x", "x.user_id = $1", NULL, &b.files);
 	} else {
-		own_files(&ctes, &look, "own_name", b.drive_name.p, NULL, &b.files_rest);
+		own_files(&ctes, &look, "own_name", b.drive_name.p, NULL, &b.files_rest, 8);
 		if (b.drive_content.len)
-			own_files(&ctes, &look, "own_content", NULL, b.drive_content.p, &b.files_rest);
+			own_files(&ctes, &look, "own_content", NULL, b.drive_content.p, &b.files_rest, 9);
 	}
 	lookup(&look, "folder", "folders f", "f.parent_id IS NOT NULL AND f.user_id = $1",
 	       drive >= 0 ? b.drive_folders.p : NULL, &b.folders_rest);
-	lookup(&look, "file", "files x", "x.user_id <> $1 AND (x.folder_id = ANY ((SELECT a FROM sh)::uuid[])"
-	       " OR x.id = ANY ((SELECT a FROM gr)::uuid[]))", NULL, &b.files);
-	lookup(&look, "folder", "folders f", "f.user_id <> $1 AND f.id = ANY ((SELECT a FROM sh)::uuid[])",
-	       NULL, &b.folders);
+	if (shared) {
+		lookup(&look, "file", "files x", "x.user_id <> $1 AND (x.folder_id = ANY ((SELECT a FROM sh)::uuid[])"
+		       " OR x.id = ANY ((SELECT a FROM gr)::uuid[]))", NULL, &b.files);
+		lookup(&look, "folder", "folders f", "f.user_id <> $1 AND f.id = ANY ((SELECT a FROM sh)::uuid[])",
+		       NULL, &b.folders);
+	}
 	if (words[0]) {
-		lookup(&look, "file", "files x", "lower(x.name) = lower($2) AND (x.user_id = $1"
-		       " OR x.folder_id = ANY ((SELECT a FROM sh)::uuid[]) OR x.id = ANY ((SELECT a FROM gr)::uuid[]))",
-		       NULL, &b.files);
-		lookup(&look, "folder", "folders f", "lower(f.name) = lower($2) AND f.parent_id IS NOT NULL"
-		       " AND (f.user_id = $1 OR f.id = ANY ((SELECT a FROM sh)::uuid[]))", NULL, &b.folders);
+		lookup(&look, "file", "files x", shared ? "lower(x.name) COLLATE \"C\" = lower($2) AND (x.user_id = $1"
+		       " OR x.folder_id = ANY ((SELECT a FROM sh)::uuid[]) OR x.id = ANY ((SELECT a FROM gr)::uuid[]))"
+		       : "lower(x.name) COLLATE \"C\" = lower($2) AND x.user_id = $1", NULL, &b.files);
+		lookup(&look, "folder", "folders f", shared ? "lower(f.name) COLLATE \"C\" = lower($2) AND "
+		       "f.parent_id IS NOT NULL AND (f.user_id = $1 OR f.id = ANY ((SELECT a FROM sh)::uuid[]))"
+		       : "lower(f.name) COLLATE \"C\" = lower($2) AND f.parent_id IS NOT NULL AND f.user_id = $1",
+		       NULL, &b.folders);
 	}
 
 	buf_adds(&sql, "WITH sh AS MATERIALIZED (SELECT coalesce(array_agg(id), '{}') AS a "
@@ -632,7 +711,7 @@ void h_search(req_t *r)
 		 "  WHERE g.grantee_id = $1 AND g.file_id IS NOT NULL), "
 		 "w AS MATERIALIZED (SELECT ARRAY(SELECT json_array_elements_text($3::json)) AS words, "
 		 "  ARRAY(SELECT json_array_elements_text($7::json)) AS fuzzy, "
-		 "  $8::integer AS walk), "
+		 "  $8::integer AS walk_names, $9::integer AS walk_content), "
 		 "qa AS MATERIALIZED (SELECT search_any_query((SELECT words FROM w)) AS q)");
 	buf_add(&sql, ctes.p, ctes.len);
 	buf_adds(&sql, ", cand AS (SELECT DISTINCT ON (kind, id) * FROM (");
@@ -668,7 +747,7 @@ void h_search(req_t *r)
 		db_stmt_t st = { "search", sql.p, 0, true };
 
 		/* a statement of its own shape each time: never prepared */
-		if ((rc = db_query(r->db, r->arena, &st, b.np, b.p, &res)) == DB_OK)
+		if (rc == DB_OK && (rc = db_query(r->db, r->arena, &st, b.np, b.p, &res)) == DB_OK)
 			rc = db_commit(r->db);
 	}
 	buf_free(&b.files);

@@ -11,6 +11,10 @@
 --   text escaped) instead of strpos, which read every row.
 -- * Typo matching is asked for only for words nothing matches exactly (the
 --   worker decides per word), so search_matched takes those words apart.
+-- * files.has_text says whether the file's content has text in blob_text,
+--   kept by triggers (a file getting content, text arriving later for a
+--   PDF or an old blob); an index of each user's text files newest first
+--   lets a search for a common word read only those.
 
 CREATE OR REPLACE FUNCTION search_name(p text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -50,6 +54,35 @@ LANGUAGE sql STABLE AS $$
              THEN 'description' END,
         CASE WHEN coalesce(p_content @@ p_q, false) THEN 'content' END], NULL)
 $$;
+
+ALTER TABLE files ADD COLUMN has_text boolean NOT NULL DEFAULT false;
+
+CREATE FUNCTION files_has_text() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.has_text := EXISTS (SELECT 1 FROM blob_text t WHERE t.sha256 = NEW.sha256);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER files_has_text BEFORE INSERT OR UPDATE OF sha256 ON files
+    FOR EACH ROW EXECUTE FUNCTION files_has_text();
+
+CREATE FUNCTION blob_text_arrived() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE files SET has_text = true WHERE sha256 = NEW.sha256 AND NOT has_text;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER blob_text_arrived AFTER INSERT ON blob_text
+    FOR EACH ROW EXECUTE FUNCTION blob_text_arrived();
+
+UPDATE files x SET has_text = true WHERE EXISTS (SELECT 1 FROM blob_text t WHERE t.sha256 = x.sha256);
+CREATE INDEX files_user_text ON files (user_id, updated_at DESC, id) WHERE has_text AND NOT is_deleted;
+
+-- Exact names (ranked first wherever they are): the trigram index answers
+-- equality too, but only by rechecking every name with the same trigrams,
+-- so search asks for lower(name) COLLATE "C", which only these serve.
+CREATE INDEX files_lower_name ON files ((lower(name) COLLATE "C")) WHERE NOT is_deleted;
+CREATE INDEX folders_lower_name ON folders ((lower(name) COLLATE "C")) WHERE NOT is_deleted;
 
 -- The planner's statistics of the new columns: search chooses between its
 -- lookups by them.
