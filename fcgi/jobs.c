@@ -1,4 +1,4 @@
-/* jobs: tree jobs (migration 004) and background compression; see jobs.h. */
+/* jobs: tree jobs (migration 004), compression and extraction; see jobs.h. */
 #include "jobs.h"
 
 #include <errno.h>
@@ -17,6 +17,9 @@
 #include "store.h"
 
 #define JOBS_BATCH 8
+/* blobs of the extraction backfill per round: each is at most 1 MiB read
+ * and a libmagic call, so a round stays well under a second */
+#define EXTRACT_BATCH 32
 /* items of a tree job applied per transaction: progress is committed with
  * them, so a runner killed mid-job loses at most one batch of work, which
  * the next runner redoes (it was rolled back, never half applied) */
@@ -47,11 +50,12 @@ static bool stop_pending(void)
 	       (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
 }
 
-/* Wait for a notification, the interval, or a stop signal. */
-static void wait_for_work(db_t *db, const config_t *cfg, const sigset_t *during_wait)
+/* Wait for a notification, secs seconds, or a stop signal (one already
+ * pending is taken even when secs is 0). */
+static void wait_for_work(db_t *db, int secs, const sigset_t *during_wait)
 {
 	struct pollfd p = { .fd = db->conn ? PQsocket(db->conn) : -1, .events = POLLIN };
-	struct timespec ts = { cfg->jobs_interval, 0 };
+	struct timespec ts = { secs, 0 };
 	PGnotify *n;
 
 	if (ppoll(&p, 1, &ts, during_wait) > 0 && db->conn) {
@@ -140,6 +144,7 @@ int jobs_run(const config_t *cfg)
 	while (!jobs_stop) {
 		store_stats_t st;
 		int rc = DB_OK;
+		bool more = false;   /* a backlog is left: the next round starts at once */
 
 		memset(&st, 0, sizeof(st));
 		if (db_ensure(&db) == DB_OK) {
@@ -159,6 +164,16 @@ int jobs_run(const config_t *cfg)
 				store_remove_raw(&db, a, cfg, cfg->raw_grace, &st);
 			arena_clear(a);
 			{
+				long long found = 0;
+
+				/* before the PDF text pass: it takes the PDFs this marks */
+				more = store_extract_pass(&db, a, cfg, EXTRACT_BATCH, &found) >= EXTRACT_BATCH;
+				if (found)
+					log_info("jobs: extracted the metadata or text of %lld blobs stored "
+						 "before extraction at upload", found);
+			}
+			arena_clear(a);
+			{
 				long long texts = 0;
 
 				/* one batch per round: a backlog of PDFs does not hold up
@@ -174,7 +189,7 @@ int jobs_run(const config_t *cfg)
 					 st.raw_removed, st.bytes_freed);
 		}
 		if (!jobs_stop)
-			wait_for_work(&db, cfg, &during_wait);
+			wait_for_work(&db, more ? 0 : cfg->jobs_interval, &during_wait);
 	}
 	db_close(&db);
 	arena_free(a);

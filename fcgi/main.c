@@ -77,9 +77,11 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 512 * 1024);
 	make_dirs(cfg.blob_dir);
-	/* libmagic's database loaded once here is shared by every forked worker */
+	/* libmagic's database loaded once here (for types and descriptions) is
+	 * shared by every forked worker and the jobs process */
 	if (mime_init() < 0)
-		log_error("libmagic: cannot load its database; uploads will be typed application/octet-stream");
+		log_error("libmagic: cannot load its database; uploads will be typed "
+			  "application/octet-stream and get no description");
 
 	if (single || (!*cfg.listen && stdin_is_listener())) {
 		int fl = fcntl(0, F_GETFL);

@@ -64,6 +64,7 @@ static char chunk[UP_CHUNK];
 static char sniff[UP_SNIFF];
 static unsigned char head[EXTRACT_IMAGE_SCAN];   /* where image sizes are read */
 static char text_buf[EXTRACT_TEXT_CAP + 1];      /* + its NUL */
+static char meta[EXTRACT_METADATA_MAX];          /* the metadata object's JSON */
 
 static void add_error(upload_t *u, const char *name, size_t n, json_object *problem)
 {
@@ -315,15 +316,12 @@ static void store(upload_t *u)
 		return;
 	}
 	{
-		/* what the first bytes say: an image's size; a text file's words */
-		extract_image_t img;
+		/* what the first bytes say: an image's size, libmagic's
+		 * description; a text file's words */
 		size_t tl = extract_text_done(&u->text);
 
-		found.metadata = NULL;
-		if (extract_image_size(head, u->head_len, &img) == 0)
-			found.metadata = arena_printf(r->arena, "{\"image\": {\"format\": \"%s\", "
-						      "\"width\": %u, \"height\": %u}}", img.format,
-						      (unsigned)img.width, (unsigned)img.height);
+		found.metadata = extract_metadata(head, u->head_len, meta, sizeof(meta)) > 0 ?
+				 meta : NULL;
 		text_buf[tl] = '\0';
 		found.text = tl > 0 && extract_text_wanted(u->mime) ? text_buf : NULL;
 		found.text_later = strcmp(u->mime, "application/pdf") == 0;

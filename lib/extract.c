@@ -1,9 +1,12 @@
-/* extract: image dimensions and index text from an upload; see extract.h. */
+/* extract: image dimensions, index text and metadata; see extract.h. */
 #include "extract.h"
 
+#include <json-c/json.h>
 #include <string.h>
 #include <strings.h>
 #include <zlib.h>
+
+#include "mime.h"
 
 static uint32_t be16(const unsigned char *p)
 {
@@ -199,6 +202,45 @@ int extract_image_size(const unsigned char *p, size_t n, extract_image_t *out)
 	case 'R': return webp_size(p, n, out);
 	default: return -1;
 	}
+}
+
+int extract_metadata(const unsigned char *p, size_t n, char *out, size_t outsz)
+{
+	char desc[MIME_DESCRIBE_MAX + 1];
+	extract_image_t img;
+	json_object *m, *i;
+	const char *text;
+	size_t len;
+	int rc = -1;
+
+	if (outsz == 0)
+		return -1;
+	out[0] = '\0';
+	if ((m = json_object_new_object()) == NULL)
+		return -1;
+	if (extract_image_size(p, n, &img) == 0) {
+		if ((i = json_object_new_object()) == NULL)
+			goto out;
+		json_object_object_add(m, "image", i);
+		json_object_object_add(i, "format", json_object_new_string(img.format));
+		json_object_object_add(i, "width", json_object_new_int64(img.width));
+		json_object_object_add(i, "height", json_object_new_int64(img.height));
+	}
+	if (mime_describe(p, n, desc, sizeof(desc)) > 0)
+		json_object_object_add(m, "description", json_object_new_string(desc));
+	if (json_object_object_length(m) == 0) {
+		rc = 0;
+		goto out;
+	}
+	text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN |
+					      JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text == NULL || (len = strlen(text)) >= outsz)
+		goto out;
+	memcpy(out, text, len + 1);
+	rc = (int)len;
+out:
+	json_object_put(m);
+	return rc;
 }
 
 void extract_text_init(extract_text_t *t, char *buf, size_t cap)

@@ -1,8 +1,10 @@
 /*
  * extract: metadata taken from the first bytes of an upload while it
  * streams in: image dimensions from PNG, JPEG, GIF and WebP headers, and
- * the UTF-8 text of textual files for the search index. Nothing allocates;
- * inputs are a pointer and a length, never read past p[n-1].
+ * the UTF-8 text of textual files for the search index; and the metadata
+ * object built from those bytes (with libmagic's description). Only
+ * extract_metadata allocates (json-c, freed before it returns); inputs are
+ * a pointer and a length, never read past p[n-1].
  */
 #ifndef COFFER_EXTRACT_H
 #define COFFER_EXTRACT_H
@@ -13,6 +15,7 @@
 
 #define EXTRACT_IMAGE_SCAN (256 * 1024)  /* bytes worth giving extract_image_size */
 #define EXTRACT_TEXT_CAP   (1024 * 1024) /* text kept per file for the index */
+#define EXTRACT_METADATA_MAX 2048        /* room for any extract_metadata answer */
 
 /* Format limits on width and height (zero is always rejected). */
 #define EXTRACT_PNG_MAX   0x7FFFFFFFu    /* PNG: 2^31 - 1 */
@@ -41,6 +44,19 @@ typedef struct extract_image {
  * bytes read: more bytes after a success never change it.
  */
 int extract_image_size(const unsigned char *p, size_t n, extract_image_t *out);
+
+/*
+ * The metadata object of content whose first n bytes are p (give it the
+ * first EXTRACT_IMAGE_SCAN bytes, or all of a shorter file): "image":
+ * {"format", "width", "height"} when extract_image_size reads a size, and
+ * "description": mime_describe's text when it gives one (so an empty file
+ * has "empty"). Built with json-c, so the description is escaped properly,
+ * and written to out as compact JSON text, NUL-terminated. Returns its
+ * length; 0 (out "") when neither was found: no object worth storing; -1
+ * when json-c fails or the text does not fit in outsz (it always fits in
+ * EXTRACT_METADATA_MAX).
+ */
+int extract_metadata(const unsigned char *p, size_t n, char *out, size_t outsz);
 
 /*
  * Incremental text extraction. The output is the input with every byte

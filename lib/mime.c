@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text.h"
+
 #define OCTET "application/octet-stream"
 
 /*
@@ -13,27 +15,32 @@
  * prefix cannot hold them reliably anyway, and it is the part with the
  * longest CVE history), no OS/2 application types. Text, JSON, CSV, tar and
  * CDF (legacy Office, MSI) checks stay: they make the answers specific.
+ * The description cookie has the same checks off, only the output differs.
  */
 #ifndef MAGIC_NO_COMPRESS_FORK
 #define MAGIC_NO_COMPRESS_FORK 0
 #endif
-#define MIME_MAGIC_FLAGS (MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_COMPRESS_FORK | \
-			  MAGIC_NO_CHECK_ELF | MAGIC_NO_CHECK_APPTYPE | MAGIC_NO_CHECK_TOKENS)
+#define MIME_MAGIC_CHECKS (MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_COMPRESS_FORK | MAGIC_NO_CHECK_ELF | \
+			   MAGIC_NO_CHECK_APPTYPE | MAGIC_NO_CHECK_TOKENS)
+#define MIME_MAGIC_FLAGS (MAGIC_MIME_TYPE | MIME_MAGIC_CHECKS)
+/* Without MAGIC_RAW libmagic writes bytes it finds unprintable (in the C
+ * locale: controls and everything above 0x7e) as \ooo octal escapes. */
+#define DESCRIBE_MAGIC_FLAGS (MAGIC_NONE | MIME_MAGIC_CHECKS)
 
-static magic_t cookie;	/* one per process; workers are single-threaded */
+/* one of each per process; workers are single-threaded */
+static magic_t cookie, describe_cookie;
 
 static void set_param(magic_t m, int param, size_t v)
 {
 	(void)magic_setparam(m, param, &v);	/* an old libmagic keeps its default */
 }
 
-static magic_t mime_magic(void)
+/* A loaded cookie with these flags and the bounds below, or NULL. */
+static magic_t magic_new(int flags)
 {
 	magic_t m;
 
-	if (cookie != NULL)
-		return cookie;
-	if ((m = magic_open(MIME_MAGIC_FLAGS)) == NULL)
+	if ((m = magic_open(flags)) == NULL)
 		return NULL;
 	if (magic_load(m, NULL) != 0) {
 		magic_close(m);
@@ -63,13 +70,28 @@ static magic_t mime_magic(void)
 #ifdef MAGIC_PARAM_ENCODING_MAX
 	set_param(m, MAGIC_PARAM_ENCODING_MAX, MIME_DETECT_MAX);
 #endif
-	cookie = m;
 	return m;
+}
+
+static magic_t mime_magic(void)
+{
+	if (cookie == NULL)
+		cookie = magic_new(MIME_MAGIC_FLAGS);
+	return cookie;
+}
+
+static magic_t describe_magic(void)
+{
+	if (describe_cookie == NULL)
+		describe_cookie = magic_new(DESCRIBE_MAGIC_FLAGS);
+	return describe_cookie;
 }
 
 int mime_init(void)
 {
-	return mime_magic() != NULL ? 0 : -1;
+	bool ok = mime_magic() != NULL;
+
+	return describe_magic() != NULL && ok ? 0 : -1;
 }
 
 /* A media type without parameters: p[0..n), '/' at p[slash]. */
@@ -324,6 +346,40 @@ int mime_detect(const void *p, size_t n, char *out, size_t outsz)
 	else if (outsz > 0)
 		out[0] = '\0';
 	return -1;
+}
+
+/* libmagic's answers that tell nothing about the content: binary it does
+ * not know, and an input of under two bytes that it does not even try. */
+static bool describe_useless(const char *d)
+{
+	return strcmp(d, "data") == 0 || strcmp(d, "very short file (no magic)") == 0;
+}
+
+int mime_describe(const void *p, size_t n, char *out, size_t outsz)
+{
+	magic_t m = describe_magic();
+	const char *r = NULL;
+	size_t len;
+
+	if (outsz == 0)
+		return -1;
+	out[0] = '\0';
+	if (n > MIME_DETECT_MAX)
+		n = MIME_DETECT_MAX;
+	if (m != NULL)
+		r = magic_buffer(m, n > 0 ? p : "", n);
+	if (r == NULL)
+		return -1;
+	/* The answer quotes bytes of the content (a gzip member's name, a
+	 * volume label...), escaped by libmagic, but it is kept and shown: only
+	 * printable UTF-8 goes through, whatever libmagic or its locale does. */
+	len = text_printable(r, strlen(r), out, outsz < MIME_DESCRIBE_MAX + 1 ? outsz :
+			     MIME_DESCRIBE_MAX + 1);
+	if (len == 0 || describe_useless(out)) {
+		out[0] = '\0';
+		return -1;
+	}
+	return (int)len;
 }
 
 /* Detections that say nothing about the content. */

@@ -1,7 +1,8 @@
 /*
  * mime: the type of uploaded content. libmagic looks at the first bytes; the
  * file name's extension only refines a generic or ambiguous detection and
- * never overrides a specific one. Also the policies built on types: which are
+ * never overrides a specific one. libmagic's description of the content for
+ * its metadata. Also the policies built on types: which are
  * active in a browser, which are worth compressing, which an admin allows.
  * Type arguments are C strings; parameters ("; charset=...") and case are
  * ignored wherever a type is compared.
@@ -15,9 +16,12 @@
 #define MIME_DETECT_MAX (64 * 1024)  /* mime_detect looks at this many bytes at most */
 #define MIME_TYPE_MAX   256          /* room for any type mime_detect writes, NUL included */
 
-/* Load the magic database now rather than on the first mime_detect: called
- * in a master before fork, its ~3 MiB are shared copy-on-write by the
- * workers. Returns 0, or -1 when libmagic cannot load (mime_detect retries). */
+#define MIME_DESCRIBE_MAX 200        /* bytes of a mime_describe answer, NUL not included */
+
+/* Load the magic database now rather than on the first mime_detect or
+ * mime_describe (one libmagic cookie each): called in a master before fork,
+ * the database is shared by the workers. Returns 0, or -1 when libmagic
+ * cannot load for either (the functions retry on their next call). */
 int mime_init(void);
 
 /* Detect the type of p[0..n) (bytes past MIME_DETECT_MAX are ignored) with
@@ -27,6 +31,19 @@ int mime_init(void);
  * answer is not a well-formed type or does not fit: out is then
  * "application/octet-stream" (or "" when even that does not fit). */
 int mime_detect(const void *p, size_t n, char *out, size_t outsz);
+
+/* libmagic's description of p[0..n) (bytes past MIME_DETECT_MAX are
+ * ignored), as file(1) prints it: "PNG image data, 640 x 480, 8-bit/color
+ * RGBA, non-interlaced", "ASCII text", "PDF document, version 1.4"; an
+ * empty input is "empty". Same libmagic checks and bounds as mime_detect,
+ * through a second cookie. Written to out as printable UTF-8: controls
+ * (C0, DEL, C1) become blanks, leading, trailing and doubled blanks go,
+ * bytes that are not UTF-8 become U+FFFD each; at most MIME_DESCRIBE_MAX
+ * bytes (and outsz - 1), cut at a character boundary; NUL-terminated, no
+ * NUL inside. Returns its length, or -1 (out "" when outsz > 0) when
+ * libmagic fails or says nothing about the content: "data" (binary it does
+ * not know), "very short file (no magic)" (under two bytes) or blanks. */
+int mime_describe(const void *p, size_t n, char *out, size_t outsz);
 
 /* The type the name's last extension stands for (case-insensitive:
  * "a.tar.gz" -> application/gzip), or NULL for an unknown extension, no

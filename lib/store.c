@@ -1,4 +1,5 @@
-/* store: compression, raw-copy removal and garbage collection; see store.h. */
+/* store: compression, raw-copy removal, garbage collection, checks, PDF text and
+ * the extraction backfill; see store.h. */
 #include "store.h"
 
 #include <dirent.h>
@@ -722,10 +723,11 @@ DB_STMT(st_text_store,
 	"INSERT INTO blob_text (sha256, content) SELECT decode($1, 'hex'), $2 "
 	"WHERE EXISTS (SELECT 1 FROM blobs WHERE sha256 = decode($1, 'hex')) ON CONFLICT DO NOTHING");
 
-static char pdf_text[EXTRACT_TEXT_CAP + 1];
+/* the text of a PDF, or of a blob store_extract_pass reads (one at a time) */
+static char text_out[EXTRACT_TEXT_CAP + 1];
 
 /* Run pdftotext on path: its text (valid UTF-8, at most 1 MiB) in
- * pdf_text, the length returned; -1 when it failed or took too long. */
+ * text_out, the length returned; -1 when it failed or took too long. */
 static long run_pdftotext(const char *prog, const char *path)
 {
 	extract_text_t t;
@@ -757,7 +759,7 @@ static long run_pdftotext(const char *prog, const char *path)
 		_exit(127);
 	}
 	close(fds[1]);
-	extract_text_init(&t, pdf_text, EXTRACT_TEXT_CAP);
+	extract_text_init(&t, text_out, EXTRACT_TEXT_CAP);
 	for (;;) {
 		struct pollfd p = { .fd = fds[0], .events = POLLIN };
 		long left = (long)(deadline - time(NULL));
@@ -785,7 +787,7 @@ static long run_pdftotext(const char *prog, const char *path)
 	{
 		size_t len = extract_text_done(&t);
 
-		pdf_text[len] = '\0';
+		text_out[len] = '\0';
 		return (long)len;
 	}
 }
@@ -817,12 +819,176 @@ int store_text_pass(db_t *db, arena_t *a, const config_t *cfg, int limit, long l
 			continue;
 		}
 		if (len > 0) {
-			const char *q[2] = { hex, pdf_text };
+			const char *q[2] = { hex, text_out };
 
 			if ((rc = db_query(db, a, &st_text_store, 2, q, NULL)) != DB_OK)
 				return rc;
 			(*extracted)++;
 		}
+	}
+	return n;
+}
+
+/* ---- metadata and text of content stored before the upload extracted them ---- */
+
+/* Claimed one at a time by clearing the mark, committed at once: a blob
+ * that cannot be read, or that brought the process down, is not tried
+ * again, and a crash loses the extraction of that one blob only. */
+DB_STMT(st_extract_claim,
+	"UPDATE blobs b SET extract_pending = false WHERE b.sha256 IN ("
+	"  SELECT x.sha256 FROM blobs x WHERE x.extract_pending ORDER BY x.created_at LIMIT 1 "
+	"  FOR UPDATE SKIP LOCKED) "
+	"RETURNING encode(b.sha256, 'hex'), b.compression, b.mime_type, "
+	"          EXISTS (SELECT 1 FROM blob_text t WHERE t.sha256 = b.sha256)");
+
+/* What an upload of the content would have stored, in one statement: the
+ * metadata (merged over any there is), the text, and for a PDF ($4) the
+ * text_pending mark unless it has its text. Nothing when gc removed the
+ * blob meanwhile; the row lock of the UPDATE keeps gc away until commit. */
+DB_STMT(st_extract_store,
+	"WITH m AS (UPDATE blobs b SET "
+	"             metadata = CASE WHEN $2::jsonb IS NULL THEN b.metadata "
+	"                             ELSE coalesce(b.metadata, '{}'::jsonb) || $2::jsonb END, "
+	"             text_pending = b.text_pending OR ($4::boolean AND NOT EXISTS "
+	"                            (SELECT 1 FROM blob_text t WHERE t.sha256 = b.sha256)) "
+	"           WHERE b.sha256 = decode($1, 'hex') RETURNING 1) "
+	"INSERT INTO blob_text (sha256, content) "
+	"SELECT decode($1, 'hex'), $3 FROM m WHERE $3::text IS NOT NULL ON CONFLICT DO NOTHING");
+
+/* Bytes read for text: the upload keeps the first 1 MiB of text, and the
+ * 3 bytes after it complete a character cut there, so the text is the
+ * upload's to the byte. */
+#define EXTRACT_READ_TEXT ((long long)EXTRACT_TEXT_CAP + 3)
+
+struct grab {
+	unsigned char *head;   /* EXTRACT_IMAGE_SCAN bytes */
+	size_t head_len;
+	extract_text_t *text;  /* NULL: no text wanted */
+};
+
+static int grab_cb(void *ctx, const char *p, size_t n)
+{
+	struct grab *g = ctx;
+
+	if (g->head_len < EXTRACT_IMAGE_SCAN) {
+		size_t take = n < EXTRACT_IMAGE_SCAN - g->head_len ? n : EXTRACT_IMAGE_SCAN - g->head_len;
+
+		memcpy(g->head + g->head_len, p, take);
+		g->head_len += take;
+	}
+	if (g->text != NULL && !extract_text_full(g->text))
+		extract_text_feed(g->text, (const unsigned char *)p, n);
+	return 0;
+}
+
+/* Give the first want bytes of the blob (all of a shorter one) to grab_cb,
+ * from the form its row names (.gz decompressed on the way), else from the
+ * other one (compressed, or its raw copy removed, since the claim). Memory
+ * stays one 64 KiB buffer whatever the size. 0, or -1 with errno. */
+static int extract_read(const config_t *cfg, const char *hex, bool gz, long long want,
+			struct grab *g)
+{
+	char path[BLOB_PATH_MAX];
+	const bool forms[2] = { gz, !gz };
+	int fd = -1, rc = 0, err;
+
+	errno = ENOENT;
+	for (int k = 0; k < 2 && fd < 0; k++)
+		if (blob_path(cfg->blob_dir, hex, forms[k], path, sizeof(path)) == 0 &&
+		    (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
+			gz = forms[k];
+	if (fd < 0)
+		return -1;
+	if (gz) {
+		rc = compress_gunzip_range(fd, 0, want - 1, grab_cb, g);
+	} else {
+		char buf[65536];
+		long long off = 0;
+
+		while (off < want) {
+			size_t k = want - off < (long long)sizeof(buf) ? (size_t)(want - off) : sizeof(buf);
+			ssize_t r = pread(fd, buf, k, (off_t)off);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				rc = -1;
+				break;
+			}
+			if (r == 0)
+				break;
+			grab_cb(g, buf, (size_t)r);
+			off += r;
+		}
+	}
+	err = errno;
+	close(fd);
+	errno = err;
+	return rc < 0 ? -1 : 0;
+}
+
+/* Extract one claimed blob as an upload would have. 1 when something was
+ * stored, 0 when there was nothing to store or the blob could not be read
+ * (logged), or a db error (< 0). */
+static int extract_one(db_t *db, arena_t *a, const config_t *cfg, const char *hex, bool gz,
+		       const char *mime, bool has_text)
+{
+	static unsigned char head[EXTRACT_IMAGE_SCAN];
+	char meta[EXTRACT_METADATA_MAX];
+	struct grab g = { head, 0, NULL };
+	extract_text_t t;
+	bool want_text = !has_text && extract_text_wanted(mime);
+	bool pdf = !has_text && strcmp(mime, "application/pdf") == 0;
+	size_t tl = 0;
+	const char *q[4];
+	int rc;
+
+	if (want_text) {
+		extract_text_init(&t, text_out, EXTRACT_TEXT_CAP);
+		g.text = &t;
+	}
+	if (extract_read(cfg, hex, gz, want_text ? EXTRACT_READ_TEXT : EXTRACT_IMAGE_SCAN, &g) < 0) {
+		log_error("extract: blob %s: cannot read it (%s); left without metadata", hex,
+			  strerror(errno));
+		return 0;
+	}
+	if (want_text) {
+		tl = extract_text_done(&t);
+		text_out[tl] = '\0';
+	}
+	q[0] = hex;
+	q[1] = extract_metadata(head, g.head_len, meta, sizeof(meta)) > 0 ? meta : NULL;
+	q[2] = tl > 0 ? text_out : NULL;
+	q[3] = pdf ? "true" : "false";
+	if (q[1] == NULL && q[2] == NULL && !pdf)
+		return 0;
+	rc = db_query(db, a, &st_extract_store, 4, q, NULL);
+	return rc == DB_OK ? 1 : rc;
+}
+
+int store_extract_pass(db_t *db, arena_t *a, const config_t *cfg, int limit, long long *done)
+{
+	int n;
+
+	for (n = 0; n < limit; n++) {
+		PGresult *res;
+		char hex[BLOB_HEX_LEN + 1];
+		int rc = db_query(db, a, &st_extract_claim, 0, NULL, &res);
+
+		if (rc != DB_OK)
+			return rc;
+		if (PQntuples(res) == 0)
+			break;
+		snprintf(hex, sizeof(hex), "%s", PQgetvalue(res, 0, 0));
+		rc = extract_one(db, a, cfg, hex, strcmp(PQgetvalue(res, 0, 1), "gzip") == 0,
+				 PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3)[0] == 't');
+		arena_clear(a);
+		if (rc < 0) {
+			log_error("extract: blob %s: %s: %s; left without metadata", hex,
+				  db_strerror(rc), db->message);
+			return rc;
+		}
+		*done += rc;
 	}
 	return n;
 }

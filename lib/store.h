@@ -6,7 +6,9 @@
  * place as <hex>.gz and recorded; the raw copy stays until raw_grace has
  * passed, so downloads already redirected to it finish. Garbage collection
  * removes blobs no version references, files on disk that no row accounts
- * for, and temp files left by crashed uploads.
+ * for, and temp files left by crashed uploads. The text of PDFs and the
+ * metadata and text of content stored before uploads extracted them are
+ * taken from the stored blobs here too.
  *
  * Concurrency with uploads: file_store() (migrations/003) locks the blob
  * row before the uploader puts its file in place; gc deletes a row (which
@@ -48,6 +50,19 @@ int store_gc(db_t *db, arena_t *a, const config_t *cfg, int grace, store_stats_t
  * many were claimed, or a db error (< 0). */
 #define STORE_PDF_SECONDS 60
 int store_text_pass(db_t *db, arena_t *a, const config_t *cfg, int limit, long long *extracted);
+
+/* Metadata and text of content stored before the upload extracted them
+ * (migration 013 marks those blobs extract_pending): claim marked blobs
+ * one at a time, oldest first, by clearing the mark (committed at once, so
+ * none is tried twice), up to limit; read the start of each from the store
+ * (a .gz decompressed on the way; EXTRACT_IMAGE_SCAN bytes, or the first
+ * 1 MiB when its type is text-like and it has no text yet) and store what
+ * an upload would have: blobs.metadata (extract_metadata), its blob_text,
+ * or for a PDF the text_pending mark that store_text_pass takes. A blob
+ * that cannot be read, or that gc removed meanwhile, is left without (and
+ * logged when unreadable). Returns how many were claimed (limit: there may
+ * be more), or a db error (< 0); *done grows by those that got something. */
+int store_extract_pass(db_t *db, arena_t *a, const config_t *cfg, int limit, long long *done);
 
 typedef struct store_check {
 	long long users;            /* users whose usage was recomputed */

@@ -249,3 +249,71 @@ bool text_is(const char *v, size_t n, const char *w)
 {
 	return n == strlen(w) && memcmp(v, w, n) == 0;
 }
+
+/* Length of the well-formed UTF-8 character at p[0..n) (Unicode Table
+ * 3-7: no overlongs, surrogates or code points above U+10FFFF), 0 if none. */
+static size_t utf8_char(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0], lo = 0x80, hi = 0xBF;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4;
+	else
+		return 0;
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k < len; k++)
+		if (p[k] < 0x80 || p[k] > 0xBF)
+			return 0;
+	return len;
+}
+
+size_t text_printable(const char *s, size_t n, char *out, size_t outsz)
+{
+	static const char replacement[] = "\xEF\xBF\xBD";	/* U+FFFD */
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	if (outsz == 0)
+		return 0;
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_char(p + i, n - i), cl = l;
+		const char *c = s + i;
+
+		if (l == 0) {
+			l = 1;	/* one replacement character per stray byte */
+			c = replacement;
+			cl = sizeof(replacement) - 1;
+		} else if ((l == 1 && (p[i] < 0x20 || p[i] == 0x7f)) ||
+			   (l == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0)) {
+			c = " ";	/* C0, DEL and C1 controls */
+			cl = 1;
+		}
+		i += l;
+		if (c[0] == ' ' && (o == 0 || out[o - 1] == ' '))
+			continue;	/* no leading or doubled blanks */
+		if (o + cl > outsz - 1)
+			break;	/* cut at a character boundary */
+		memcpy(out + o, c, cl);
+		o += cl;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	return o;
+}

@@ -32,6 +32,14 @@ int text_parse_uint(const char *p, size_t n, long long max, long long *out);
  * not one, or names no real date (2026-02-30, 25:00...). */
 int text_rfc3339_parse(const char *p, size_t n, time_t *out);
 
+/* p[0..n) made fit to show, into out: controls (C0 with tab and line
+ * breaks, DEL, C1) become blanks; leading, trailing and doubled blanks go;
+ * each byte that is not part of a well-formed UTF-8 character becomes
+ * U+FFFD. Cut at a character boundary to at most outsz - 1 bytes and
+ * NUL-terminated (nothing written when outsz is 0): valid UTF-8 without
+ * controls or NUL. Returns the length. */
+size_t text_printable(const char *p, size_t n, char *out, size_t outsz);
+
 /* Is v[0..n) exactly the word w? */
 bool text_is(const char *v, size_t n, const char *w);
 

@@ -83,7 +83,8 @@ usage_consistent_ok($alice, length $hello, 'usage after one file');
 is $alice->get('/api/auth/user')->{json}{storage}{used}, length $hello, 'GET /api/auth/user shows the usage';
 my $g = $alice->get("/api/files/" . sql_id($f->{id}));
 is $g->{status}, 200, 'GET /api/files/:id of the new file -> 200';
-is_deeply $g->{json}, { %$f, metadata => {} }, '... the same object as the upload answer, with its metadata ({} for text)';
+is_deeply $g->{json}, { %$f, metadata => { description => 'ASCII text' } },
+	"... the same object as the upload answer, with its metadata (for text, libmagic's description)";
 is_deeply [ $s->psql_rows("SELECT action, details->>'version' FROM activity_log
 	WHERE user_id = '$alice->{user}{id}' AND target_id = '@{[ sql_id($f->{id}) ]}'") ],
 	[ [ 'upload', 1 ] ], 'activity: upload of the file (target_id), details {"version":1}';

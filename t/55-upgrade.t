@@ -6,6 +6,8 @@
 # only); a file trashed before gets its trash unit (it is listed in the trash
 # and can be restored); paths are computed; usage and blob reference counts
 # stay exact; and the tree then works through the API as for new data.
+# Migration 013 marks every blob stored before it extract_pending (for the
+# jobs process to extract its metadata and text), and no blob stored after.
 use strict;
 use warnings;
 
@@ -62,6 +64,9 @@ is $s->psql('SELECT max(version) FROM schema_migrations', database => $db), $lat
 
 is_deeply [ map { "@$_" } $s->psql_rows('SELECT folder_path(id), file_count, total_size FROM folders ORDER BY 1', database => $db) ],
 	[ '/ 3 75', '/sub 2 65', '/sub/deep 1 45' ], 'totals recounted: live files of each subtree, current sizes';
+is_deeply [ map { "@$_" } $s->psql_rows(q{SELECT encode(sha256, 'hex'), extract_pending, metadata IS NULL FROM blobs ORDER BY 1}, database => $db) ],
+	[ map { ("$_" x 32) . ' t t' } qw(12 ab cd ee ef) ],
+	'every blob stored before is marked for the extraction backfill (013), without metadata yet';
 is_deeply [ map { "@$_" } $s->psql_rows(q{SELECT name, is_deleted, trash_id = id FROM files WHERE trash_id IS NOT NULL}, database => $db) ],
 	[ 'gone.txt t t' ], 'the trashed file is a trash unit of its own';
 is $s->psql("SELECT storage_used FROM users WHERE id = '$U'", database => $db), 10 + 20 + 40 + 45,
@@ -69,6 +74,8 @@ is $s->psql("SELECT storage_used FROM users WHERE id = '$U'", database => $db), 
 
 # the tree works on the upgraded data
 $s->psql(store($DEEP, 'd.txt', '34', 5), database => $db);
+is $s->psql(q{SELECT extract_pending FROM blobs WHERE sha256 = decode(repeat('34', 32), 'hex')}, database => $db), 'f',
+	'a blob stored after the upgrade is not marked (its upload extracts it)';
 is_deeply [ map { "@$_" } $s->psql_rows('SELECT folder_path(id), file_count, total_size FROM folders ORDER BY 1', database => $db) ],
 	[ '/ 4 80', '/sub 3 70', '/sub/deep 2 50' ], 'a new upload adds to every ancestor';
 is $s->psql("SELECT body->>'name' FROM tree_apply('$U', 'restore', ARRAY['" .

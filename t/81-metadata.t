@@ -2,13 +2,18 @@
 # 81-metadata: what an upload learns of its content. Proves: GET
 # /api/files/<id> carries "metadata"; a PNG, a GIF, a JPEG (APP0 before its
 # SOF0) and a WebP (VP8L) give {"image": {format, width, height}} read from
-# their headers; text and other content give {}; a second file with the same
-# content shows the same metadata (it belongs to the blob); listings and
-# upload answers leave metadata out. The text of text-like files (plain,
-# Markdown, JSON, source code) is indexed: a word found only in the content
-# finds the file through GET /api/search; the same word inside a binary file
-# does not; text past the first 1 MiB is not indexed; invalid UTF-8 in a
-# text file does not stop the rest from being indexed.
+# their headers, and every upload libmagic can describe gets its
+# "description" (PNG image data, JPEG image data, GIF image data, Web/P,
+# ASCII text, PDF document; an empty file "empty"); content libmagic does
+# not know ("data") gives {}; a description holding quotes and a backslash
+# (a gzip member's name) comes back as valid JSON with the same text; a new
+# version of a file shows its new content's metadata; a second file with
+# the same content shows the same metadata (it belongs to the blob);
+# listings and upload answers leave metadata out. The text of text-like
+# files (plain, Markdown, JSON, source code) is indexed: a word found only
+# in the content finds the file through GET /api/search; the same word
+# inside a binary file does not; text past the first 1 MiB is not indexed;
+# invalid UTF-8 in a text file does not stop the rest from being indexed.
 use strict;
 use warnings;
 
@@ -18,7 +23,7 @@ use lib "$FindBin::Bin/lib";
 use Compress::Zlib qw(crc32);
 use Test::More;
 
-use Coffer::Test qw(upload_ok);
+use Coffer::Test qw(upload_ok random_bytes);
 
 my $s = Coffer::Test->stack;
 my $alice = $s->register_user;
@@ -61,18 +66,66 @@ my $bits = (100 - 1) | ((50 - 1) << 14);
 my $vp8l = "\x2f" . pack('V', $bits) . "\x00" x 8;
 my $webp = 'RIFF' . pack('V', 4 + 8 + length $vp8l) . 'WEBP' . 'VP8L' . pack('V', length $vp8l) . $vp8l;
 
+# A one-page PDF (no text layer needed here: only libmagic looks at it).
+my $pdf = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+# A gzip member whose name holds a quote and a backslash, which libmagic's
+# description quotes: was "q"uote\back.txt"
+my $gz = "\x1f\x8b\x08\x08" . "\0\0\0\0" . "\0\x03" . qq{q"uote\\back.txt\0}
+	. "\xcb\xc8\x04\x00\xac\x2a\x93\xd8\x02\x00\x00\x00";
+
+# Subtest: $f's metadata has exactly image $image (undef: none) and a
+# description matching $desc (undef: none).
+sub meta_ok {
+	my ($f, $image, $desc, $name) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	subtest $name => sub {
+		my $m = meta($f);
+		is ref $m, 'HASH', 'metadata is an object' or return;
+		is_deeply [ sort keys %$m ], [ sort +(defined $image ? 'image' : ()), (defined $desc ? 'description' : ()) ],
+			'its members: ' . (join(', ', +(defined $image ? 'image' : ()), (defined $desc ? 'description' : ())) || 'none');
+		is_deeply $m->{image}, $image, 'image: ' . ($image ? "$image->{format} $image->{width}x$image->{height}" : 'none')
+			if defined $image;
+		like $m->{description} // '', $desc, "description: $m->{description}" if defined $desc;
+	};
+}
+
 my $p = put('pixel.png', png(640, 480), 'image/png');
-is_deeply meta($p), { image => { format => 'png', width => 640, height => 480 } }, 'PNG: 640x480 from IHDR';
+meta_ok $p, { format => 'png', width => 640, height => 480 },
+	qr/^PNG image data, 640 x 480, 8-bit\/color RGB, non-interlaced$/, 'PNG: 640x480 from IHDR, described';
 my $g = put('anim.gif', $gif, 'image/gif');
-is_deeply meta($g), { image => { format => 'gif', width => 321, height => 123 } }, 'GIF: 321x123';
+meta_ok $g, { format => 'gif', width => 321, height => 123 }, qr/^GIF image data, version 89a, 321 x 123$/, 'GIF: 321x123';
 my $j = put('photo.jpg', $jpeg, 'image/jpeg');
-is_deeply meta($j), { image => { format => 'jpeg', width => 640, height => 480 } }, 'JPEG: 640x480 from SOF0 after APP0';
+meta_ok $j, { format => 'jpeg', width => 640, height => 480 }, qr/^JPEG image data, JFIF standard 1\.01\b/,
+	'JPEG: 640x480 from SOF0 after APP0';
 my $wb = put('pic.webp', $webp, 'image/webp');
-is_deeply meta($wb), { image => { format => 'webp', width => 100, height => 50 } }, 'WebP (VP8L): 100x50';
+meta_ok $wb, { format => 'webp', width => 100, height => 50 }, qr/\bWeb\/P image\b/, 'WebP (VP8L): 100x50';
 my $t = put('plain.txt', "just words\n", 'text/plain');
-is_deeply meta($t), {}, 'text: {}';
+meta_ok $t, undef, qr/^ASCII text$/, 'text: its description only';
+my $d = put('minutes.pdf', $pdf, 'application/pdf');
+meta_ok $d, undef, qr/^PDF document, version 1\.4\b/, 'PDF: "PDF document, version 1.4"';
+meta_ok put('empty.txt', '', 'text/plain'), undef, qr/^empty$/, 'an empty file: "empty"';
+meta_ok put('noise.bin', random_bytes(256), 'application/octet-stream'), undef, undef,
+	'content libmagic does not know ("data"): {}';
+
+# quotes and a backslash in a description: valid JSON, the same text
+my $q = put('escapes.gz', $gz, 'application/gzip');
+my $r = $alice->get("/api/files/$q->{id}");
+is $r->{status}, 200, 'GET escapes.gz';
+ok !defined $r->{json_error} && ref $r->{json} eq 'HASH', '... valid JSON' or diag $r->{json_error} // $r->{content};
+is $r->{json}{metadata}{description}, q{gzip compressed data, was "q"uote\back.txt", from Unix},
+	'... its description holds the quotes and the backslash as libmagic wrote them';
+like $r->{content}, qr/was \\"q\\"uote\\\\back\.txt\\"/, '... escaped in the JSON text';
+
+# a new version with other content shows that content's metadata
+my $v = put('pixel.png', png(320, 200), 'image/png');
+is $v->{id}, $p->{id}, 'pixel.png again: the same file';
+is $v->{version}, 2, '... version 2';
+meta_ok $v, { format => 'png', width => 320, height => 200 }, qr/^PNG image data, 320 x 200\b/,
+	"the new version: its own content's size and description";
+
 my $p2 = put('same-pixel.png', png(640, 480), 'image/png');
-is_deeply meta($p2), { image => { format => 'png', width => 640, height => 480 } }, 'the same content again: the same metadata';
+meta_ok $p2, { format => 'png', width => 640, height => 480 }, qr/^PNG image data, 640 x 480\b/,
+	'the first content again, in another file: the same metadata';
 ok !exists $p->{metadata}, 'the upload answer has no metadata';
 my $list = $alice->get('/api/files');
 ok !grep({ exists $_->{metadata} } @{ $list->{json}{items} || [] }), 'listings have none';

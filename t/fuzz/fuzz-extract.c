@@ -12,13 +12,21 @@
  * same for one feed, byte-by-byte feeds and the chosen chunking (empty feeds
  * included), and equal to a reference that maps the whole input at once per
  * Unicode Table 3-7 and then cuts at the last character boundary <= cap.
+ * Metadata: extract_metadata gives 0 or JSON that parses to an object of
+ * "image" (exactly extract_image_size's answer, present when it succeeds)
+ * and "description" (present when mime_describe gives one: a string of
+ * 1-MIME_DESCRIBE_MAX bytes of UTF-8 without controls), and -1 only when
+ * the buffer is too small.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "extract.h"
+#include "mime.h"
 #include "text.h"
 #include "fuzz.h"
 
@@ -216,6 +224,50 @@ static void check_text(const unsigned char *p, size_t n, size_t cap, unsigned mo
 	out_free(a, cap);
 }
 
+static void check_metadata(const unsigned char *p, size_t n)
+{
+	unsigned char *in = (unsigned char *)dup_exact(p, n);
+	char out[EXTRACT_METADATA_MAX], desc[MIME_DESCRIBE_MAX + 1], small[8];
+	extract_image_t img;
+	bool has_img = extract_image_size(in, n, &img) == 0;
+	bool has_desc = mime_describe(in, n, desc, sizeof(desc)) > 0;
+	int rc = extract_metadata(in, n, out, sizeof(out));
+	json_object *o, *v, *f;
+
+	CHECK(rc >= 0 && (size_t)rc < sizeof(out) && strlen(out) == (size_t)rc);
+	CHECK((rc == 0) == (!has_img && !has_desc));
+	if (rc > 0) {
+		CHECK(extract_metadata(in, n, small, sizeof(small)) == -1);
+		o = json_tokener_parse(out);
+		CHECK(o != NULL && json_object_is_type(o, json_type_object));
+		CHECK(json_object_object_length(o) == (int)has_img + (int)has_desc);
+		if (has_img) {
+			CHECK(json_object_object_get_ex(o, "image", &v));
+			CHECK(json_object_object_get_ex(v, "format", &f) &&
+			      strcmp(json_object_get_string(f), img.format) == 0);
+			CHECK(json_object_object_get_ex(v, "width", &f) &&
+			      json_object_get_int64(f) == (int64_t)img.width);
+			CHECK(json_object_object_get_ex(v, "height", &f) &&
+			      json_object_get_int64(f) == (int64_t)img.height);
+		}
+		if (has_desc) {
+			const char *d;
+			size_t dl;
+
+			CHECK(json_object_object_get_ex(o, "description", &v) &&
+			      json_object_is_type(v, json_type_string));
+			d = json_object_get_string(v);
+			dl = (size_t)json_object_get_string_len(v);
+			CHECK(dl >= 1 && dl <= MIME_DESCRIBE_MAX && strcmp(d, desc) == 0);
+			CHECK(text_utf8_valid(d, dl));
+			for (size_t k = 0; k < dl; k++)
+				CHECK((unsigned char)d[k] >= 0x20 && d[k] != 0x7f);
+		}
+		json_object_put(o);
+	}
+	free(in);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t caps[16] = {
@@ -225,6 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	check_image(data + 1, size - 1);
+	check_metadata(data + 1, size - 1);
 	check_text(data + 1, size - 1, caps[data[0] & 15], (data[0] >> 4) & 7);
 	return 0;
 }

@@ -2,7 +2,9 @@
  * fuzz-text: the text_* validators against independent reference
  * implementations written from the rules (Unicode Table 3-7 for UTF-8, the
  * api.md name and username rules), plus invariants for email, sizes and
- * bounded integers. Inputs sit in exactly-sized heap buffers.
+ * bounded integers; text_printable's output is bounded, printable UTF-8
+ * without stray blanks, a prefix of the uncut output, and unchanged by a
+ * second pass. Inputs sit in exactly-sized heap buffers.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -121,6 +123,50 @@ static int ref_uint(const unsigned char *p, size_t n, long long max, long long *
 	return 0;
 }
 
+/* No NUL, controls (C0, DEL, C1), or leading, trailing or doubled blanks. */
+static void check_printable_shape(const char *o, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)o;
+
+	CHECK(text_utf8_valid(o, len));
+	for (size_t i = 0; i < len; i++) {
+		CHECK(u[i] >= 0x20 && u[i] != 0x7f);
+		CHECK(!(u[i] == 0xC2 && i + 1 < len && u[i + 1] < 0xA0));
+		if (u[i] == ' ')
+			CHECK(i > 0 && i + 1 < len && u[i + 1] != ' ');
+	}
+}
+
+static void check_printable(const char *p, size_t n)
+{
+	static const size_t sizes[] = { 1, 2, 4, 16, 201 };
+	size_t full = 3 * n + 1, len, l2;
+	char *out = malloc(full), *again = malloc(full);
+
+	if (out == NULL || again == NULL)
+		abort();
+	CHECK(text_printable(p, n, out, 0) == 0);
+	len = text_printable(p, n, out, full);
+	CHECK(len < full && out[len] == '\0' && strlen(out) == len);
+	check_printable_shape(out, len);
+	l2 = text_printable(out, len, again, full);
+	CHECK(l2 == len && memcmp(again, out, len) == 0);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		char *cut = malloc(sizes[k]);
+		size_t cl;
+
+		if (cut == NULL)
+			abort();
+		cl = text_printable(p, n, cut, sizes[k]);
+		CHECK(cl < sizes[k] && cut[cl] == '\0');
+		CHECK(cl <= len && memcmp(cut, out, cl) == 0);
+		check_printable_shape(cut, cl);
+		free(cut);
+	}
+	free(again);
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const long long maxes[] = { 0, 1, 5, 9, 10, 99, 1000, 1LL << 53, LLONG_MAX, -1 };
@@ -135,6 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(text_name_valid(p, size) == ref_name(u, size));
 	CHECK(text_username_valid(p, size) == ref_username(u, size));
 	CHECK(text_uuid_valid(p, size) == ref_uuid(u, size));
+	check_printable(p, size);
 
 	email = text_email_valid(p, size);
 	if (email) {

@@ -5,8 +5,12 @@
  * with corrupt lengths and fields; the incremental text extractor (multi-byte
  * characters split across feeds at every position, ill-formed sequences,
  * overlongs, surrogates, controls, the cap); extract_text_wanted against
- * the types lib/mime produces. Inputs sit in exactly-sized heap buffers.
+ * the types lib/mime produces; extract_metadata builds the image size and
+ * libmagic's description into JSON that escapes what it must, and nothing
+ * for content libmagic does not know. Inputs sit in exactly-sized heap
+ * buffers.
  */
+#include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -743,6 +747,69 @@ static void test_wanted(void)
 		ok(0, "libmagic detects Python");
 }
 
+/* --- extract_metadata ------------------------------------------------- */
+
+/* extract_metadata of p[0..n) (an exactly-sized heap copy) into out[outsz]. */
+static int metadata(const void *p, size_t n, char *out, size_t outsz)
+{
+	unsigned char *d = (unsigned char *)dup_exact(p, n);
+	int rc;
+
+	memset(out, 'x', outsz);
+	rc = extract_metadata(d, n, out, outsz);
+	free(d);
+	return rc;
+}
+
+static void metadata_is(const void *p, size_t n, const char *want, const char *what)
+{
+	char out[EXTRACT_METADATA_MAX];
+	int rc = metadata(p, n, out, sizeof(out));
+
+	is_int(rc, (long long)strlen(want), "extract_metadata(%s) -> its length", what);
+	is_str(out, want, "  %s", what);
+}
+
+static void test_metadata(void)
+{
+	/* a gzip member named q"uote\back.txt: libmagic quotes the name */
+	static const char gz[] = "\x1f\x8b\x08\x08\0\0\0\0\0\x03q\"uote\\back.txt\0"
+				 "\xcb\xc8\x04\0\xac\x2a\x93\xd8\x02\0\0\0";
+	struct bytes b;
+	char out[EXTRACT_METADATA_MAX];
+	json_object *o, *d;
+	int rc;
+
+	png(&b, 640, 480, 8, 2, 0);
+	metadata_is(b.p, b.n, "{\"image\":{\"format\":\"png\",\"width\":640,\"height\":480},"
+		    "\"description\":\"PNG image data, 640 x 480, 8-bit/color RGB, non-interlaced\"}",
+		    "a PNG: its size and description");
+	gif(&b, "GIF89a", 321, 123);
+	metadata_is(b.p, b.n, "{\"image\":{\"format\":\"gif\",\"width\":321,\"height\":123},"
+		    "\"description\":\"GIF image data, version 89a, 321 x 123\"}", "a GIF");
+	metadata_is(L("just words\n"), "{\"description\":\"ASCII text\"}", "text: a description only");
+	metadata_is(L(""), "{\"description\":\"empty\"}", "an empty file: \"empty\"");
+	memset(b.p, 0, 64);
+	memcpy(b.p, "rnd", 3);
+	rc = metadata(b.p, 64, out, sizeof(out));
+	is_int(rc, 0, "unknown binary (libmagic: \"data\"): 0, nothing to store");
+	is_str(out, "", "  out is empty");
+
+	rc = metadata(L(gz), out, sizeof(out));
+	is_str(out, "{\"description\":\"gzip compressed data, was \\\"q\\\"uote\\\\back.txt\\\", from Unix\"}",
+	       "quotes and backslashes of a description are escaped");
+	is_int(rc, (long long)strlen(out), "  its length");
+	o = json_tokener_parse(out);
+	ok(o != NULL && json_object_object_get_ex(o, "description", &d) &&
+	   strcmp(json_object_get_string(d), "gzip compressed data, was \"q\"uote\\back.txt\", from Unix") == 0,
+	   "  the JSON parses back to libmagic's text");
+	json_object_put(o);
+	rc = metadata(L(gz), out, 20);
+	is_int(rc, -1, "-1 when the text does not fit");
+	rc = metadata(L(gz), out, 0);
+	is_int(rc, -1, "  (outsz 0 too)");
+}
+
 int main(void)
 {
 	test_png();
@@ -754,5 +821,6 @@ int main(void)
 	test_cap();
 	test_random();
 	test_wanted();
+	test_metadata();
 	return done_testing();
 }

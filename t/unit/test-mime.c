@@ -5,7 +5,9 @@
  * mime_choose refines only generic detections; mime_contradicts refuses
  * disguised executables and foreign content under strong extensions but
  * never generic detections or names without a known extension; the active,
- * compressible and allow/block policies. Names are given to the library in
+ * compressible and allow/block policies; mime_describe gives libmagic's
+ * description, printable and bounded, and -1 for answers that say nothing
+ * ("data"). Names and contents are given to the library in
  * exactly-sized heap buffers, so ASan catches a read past the end.
  */
 #include <stdint.h>
@@ -613,6 +615,108 @@ static void test_allowed(void)
 	allowed("image/p*", "", "image/png", false);
 }
 
+/* --- mime_describe ---------------------------------------------------- */
+
+/* Describe p[0..n) from an exactly-sized heap copy into out[outsz]. */
+static int describe(const void *p, size_t n, char *out, size_t outsz)
+{
+	char *d = dup_exact(p, n);
+	int rc;
+
+	memset(out, 'x', outsz);
+	rc = mime_describe(d, n, out, outsz);
+	free(d);
+	return rc;
+}
+
+static void describe_is(const void *p, size_t n, const char *want, const char *what)
+{
+	char out[MIME_DESCRIBE_MAX + 1];
+	int rc = describe(p, n, out, sizeof(out));
+
+	is_int(rc, (long long)strlen(want), "mime_describe(%s) -> its length", what);
+	is_str(out, want, "  %s -> \"%s\"", what, want);
+}
+
+static void describe_none(const void *p, size_t n, const char *what)
+{
+	char out[MIME_DESCRIBE_MAX + 1];
+	int rc = describe(p, n, out, sizeof(out));
+
+	is_int(rc, -1, "mime_describe(%s) -> -1", what);
+	is_str(out, "", "  out is empty");
+}
+
+/* A gzip member header (FNAME set, OS Unix) with this name, and a body. */
+static void gzip_named(buf_t *b, const char *name, size_t n)
+{
+	buf_reset(b);
+	buf_add(b, "\x1f\x8b\x08\x08\0\0\0\0\0\x03", 10);
+	buf_add(b, name, n);
+	buf_add(b, "\0\xcb\xc8\x04\0\xac\x2a\x93\xd8\x02\0\0\0", 14);
+}
+
+static void test_describe(void)
+{
+	static const char png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x02\x80\0\0\x01\xe0\x08\x06\0\0\0";
+	static const char jpeg[] = "\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0";
+	static const char pdf[] = "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n";
+	buf_t b = BUF_INIT;
+	char out[MIME_DESCRIBE_MAX + 1], small[16], type[MIME_TYPE_MAX];
+	const char *want;
+	int rc;
+
+	padded(&b, L(png), 4096);
+	describe_is(b.p, b.len, "PNG image data, 640 x 480, 8-bit/color RGBA, non-interlaced", "PNG");
+	mime_detect(b.p, b.len, type, sizeof(type));
+	is_str(type, "image/png", "mime_detect still gives types: its cookie is another");
+	padded(&b, L(jpeg), 4096);
+	rc = describe(b.p, b.len, out, sizeof(out));
+	ok(rc > 0 && strncmp(out, "JPEG image data, JFIF standard 1.01", 35) == 0,
+	   "JPEG/JFIF -> \"JPEG image data, JFIF standard 1.01...\" (%s)", out);
+	describe_is(L(pdf), "PDF document, version 1.4", "%PDF-1.4");
+	describe_is(L("just words\n"), "ASCII text", "a line of text");
+	describe_is(L("caf\xc3\xa9 cr\xc3\xa8me\n"), "Unicode text, UTF-8 text", "UTF-8 text");
+	describe_is(L(""), "empty", "an empty file");
+	padded(&b, L("rnd\0"), 64);
+	describe_none(b.p, b.len, "rnd + zeros: \"data\"");
+	describe_none(L("a"), "one byte: \"very short file (no magic)\"");
+
+	/* libmagic quotes the member's name: quotes and backslashes come
+	 * through as they are, other bytes as its \ooo escapes */
+	gzip_named(&b, L("q\"uote\\back.txt"));
+	describe_is(b.p, b.len, "gzip compressed data, was \"q\"uote\\back.txt\", from Unix",
+		    "gzip named q\"uote\\back.txt");
+	gzip_named(&b, L("a\x01\x7f\xc3\xa9z"));
+	describe_is(b.p, b.len, "gzip compressed data, was \"a\\001\\177\\303\\251z\", from Unix",
+		    "gzip named with a control, DEL and UTF-8");
+
+	/* bounded: 100 control bytes are 400 characters of escapes */
+	{
+		char name[100];
+
+		memset(name, 1, sizeof(name));
+		gzip_named(&b, name, sizeof(name));
+	}
+	rc = describe(b.p, b.len, out, sizeof(out));
+	is_int(rc, MIME_DESCRIBE_MAX, "a long description is cut to MIME_DESCRIBE_MAX (200) bytes");
+	is_int(strlen(out), MIME_DESCRIBE_MAX, "  NUL-terminated there");
+	want = "gzip compressed data, was \"\\001\\001";
+	ok(strncmp(out, want, strlen(want)) == 0, "  its start (%.40s)", out);
+	rc = describe(b.p, b.len, small, sizeof(small));
+	is_int(rc, 15, "outsz 16: 15 bytes");
+	is_str(small, "gzip compressed", "  cut at outsz - 1, the trailing blank trimmed");
+	is_int(mime_describe("x", 1, out, 0), -1, "outsz 0: -1");
+
+	/* bytes past MIME_DETECT_MAX are not looked at: the line is 65536 long */
+	buf_reset(&b);
+	while (b.len < MIME_DETECT_MAX + 4096)
+		buf_add(&b, "text ", 5);
+	describe_is(b.p, b.len, "ASCII text, with very long lines (65536), with no line terminators",
+		    "68 KiB of text on one line");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	test_detect();
@@ -622,5 +726,6 @@ int main(void)
 	test_active();
 	test_compressible();
 	test_allowed();
+	test_describe();
 	return done_testing();
 }

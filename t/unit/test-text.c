@@ -1,7 +1,8 @@
 /*
  * test-text: the validators of untrusted strings accept exactly what
  * text.h documents: well-formed UTF-8, UUIDs, file names, usernames,
- * emails, sizes and bounded unsigned integers. Every input is copied into
+ * emails, sizes and bounded unsigned integers; text_printable makes any
+ * bytes printable UTF-8 within a bound. Every input is copied into
  * an exactly-sized heap buffer so ASan/valgrind catch a read past the end.
  */
 #include <stdint.h>
@@ -335,6 +336,60 @@ static void test_rfc3339(void)
 	}
 }
 
+/* text_printable of p[0..n) into an out of exactly outsz bytes (heap). */
+static void printable_is(const char *p, size_t n, size_t outsz, const char *want,
+			 const char *name)
+{
+	char *d = dup_exact(p, n), *out = malloc(outsz ? outsz : 1);
+	size_t len;
+
+	if (out == NULL)
+		abort();
+	memset(out, 'x', outsz);
+	len = text_printable(d, n, out, outsz);
+	if (outsz == 0) {
+		is_int(len, 0, "%s: 0", name);
+	} else {
+		is_str(out, want, "%s", name);
+		is_int(len, strlen(want), "  its length");
+		ok(text_utf8_valid(out, len), "  valid UTF-8");
+	}
+	free(out);
+	free(d);
+}
+
+#define P(s) (s), (sizeof(s) - 1)
+
+static void test_printable(void)
+{
+	printable_is(P("ASCII text"), 64, "ASCII text", "plain text as it is");
+	printable_is(P(""), 64, "", "empty");
+	printable_is(P("   "), 64, "", "blanks only: empty");
+	printable_is(P("  a  b  "), 64, "a b", "leading, trailing, doubled blanks go");
+	printable_is(P("a\tb\nc\rd\0e\x1f" "f\x7fg"), 64, "a b c d e f g",
+		     "tab, line breaks, NUL, other C0 and DEL become blanks");
+	printable_is(P("a\xc2\x80" "b\xc2\x9f" "c\xc2\xa0" "d"), 64, "a b c\xc2\xa0" "d",
+		     "C1 controls become blanks, U+00A0 stays");
+	printable_is(P("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), 64,
+		     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "2-, 3- and 4-byte characters stay");
+	printable_is(P("a\xff" "b\xc3" "c"), 64, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c",
+		     "a stray byte becomes U+FFFD");
+	printable_is(P("\xe2\x82"), 64, "\xef\xbf\xbd\xef\xbf\xbd", "a cut character: U+FFFD per byte");
+	printable_is(P("\xc0\xaf" "\xed\xa0\x80" "\xf4\x90\x80\x80"), 64,
+		     "\xef\xbf\xbd\xef\xbf\xbd" "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+		     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+		     "overlong, surrogate, above U+10FFFF: U+FFFD per byte");
+	printable_is(P("say \"hi\" \\ there"), 64, "say \"hi\" \\ there", "quotes and backslashes stay");
+	printable_is(P("abcdef"), 4, "abc", "cut to outsz - 1 bytes");
+	printable_is(P("ab\xc3\xa9"), 4, "ab", "cut before a character that does not fit");
+	printable_is(P("ab\xe2\x82\xac"), 6, "ab\xe2\x82\xac", "a character that just fits");
+	printable_is(P("ab\xe2\x82\xac"), 5, "ab", "... and one byte less");
+	printable_is(P("ab \xe2\x82\xac"), 5, "ab", "a blank before the cut is trimmed");
+	printable_is(P("a\xff"), 3, "a", "U+FFFD does not fit: cut");
+	printable_is(P("abc"), 1, "", "outsz 1: empty");
+	printable_is(P("abc"), 0, "", "outsz 0: nothing written");
+}
+
 int main(void)
 {
 	test_utf8();
@@ -345,5 +400,6 @@ int main(void)
 	test_parse_size();
 	test_parse_uint();
 	test_rfc3339();
+	test_printable();
 	return done_testing();
 }
