@@ -12,13 +12,15 @@
  * a hundred thousand files costs about what a rare one does, the statement
  * never ranks every match: one group of the query (the "driving" group,
  * words or names likely to be the rarest) is looked up through the
- * indexes, per kind of match (names and the like; content; own items;
- * shared items), and each lookup keeps only its most recent matches. The
- * SEARCH_WINDOW most recent matches are ranked (exact name, name prefix,
- * full-text rank, recency); exact name matches come first wherever they
- * are; the matches after the window follow by recency. PostgreSQL chooses
- * per lookup between the index of the words (rare words) and walking the
- * caller's files newest first (common words).
+ * indexes, per kind of match (names and the like; content; own folders;
+ * shared items; exact names), and each lookup keeps only its most recent
+ * matches. The SEARCH_WINDOW most recent matches are ranked (exact name,
+ * name prefix, full-text rank, recency); exact name matches come first
+ * wherever they are; the matches after the window follow by recency. For
+ * the caller's own files the worker chooses between walking their newest
+ * files (common words: PostgreSQL's statistics, asked with EXPLAIN, say
+ * they match at least SEARCH_WALK_SEL of them) and the indexes of the
+ * words (rare ones); a walk that falls short is completed by the indexes.
  *
  * Typos: a word of 4+ characters that matches nothing exactly (checked
  * first, one cheap query per word) also matches names with a word close to

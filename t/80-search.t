@@ -720,6 +720,63 @@ for my $p ("' OR 1=1 --", '%', '_', '\\', ';', '"unbalanced', 'a"b"c', "x'y", '%
 is_deeply [ grep { $st{$_} !~ /^(?:200|400)$/ } sort keys %st ], [], 'hostile queries: always 200 or 400 naming q, never 500'
 	or diag join "\n", map { "$_ -> $st{$_}" } sort keys %st;
 
+# ============================================================ many matches: the window of 100
+
+# Relevance ranks the 100 newest matches; exact names come first wherever
+# they are; older matches follow by recency. 130 files "zz-lantern-<i>.txt"
+# (i days after 2020-01-01), a prefix match inside the window
+# (lantern-new.txt), one outside it (lantern-old.txt, 2010), and an exact
+# name older than everything (lantern, 2009).
+my $many = $s->register_user;
+for my $part (0, 1) {
+	my @f = map { [ sprintf('zz-lantern-%03d.txt', $_), "beacon number $_\n", 'text/plain' ] } 65 * $part + 1 .. 65 * $part + 65;
+	upload_ok($many->upload(files => \@f), 65, [], "130 lantern files, part " . ($part + 1));
+}
+my $mid = $many->{user}{id};
+$s->psql("UPDATE files SET updated_at = timestamptz '2020-01-01 00:00:00+00' + substring(name from 'zz-lantern-([0-9]+)')::int"
+	. " * interval '1 day' WHERE user_id = '" . sql_id($mid) . "' AND name LIKE 'zz-lantern-%'");
+my %lan;
+for my $l ([ 'lantern', '2009-01-01T00:00:00Z' ], [ 'lantern-old.txt', '2010-01-01T00:00:00Z' ],
+	[ 'lantern-new.txt', '2020-03-15T12:00:00Z' ], [ 'lantenr.txt', '2000-01-01T00:00:00Z' ]) {
+	$lan{ $l->[0] } = up($many, $l->[0], "plain\n", undef);
+	set_times('file', $lan{ $l->[0] }, undef, $l->[1]);
+}
+my %zz = map { my $o = $_; ($o->{name} =~ /(\d+)/)[0] + 0 => $o }
+	grep { $_->{name} =~ /^zz-lantern-/ } map { $_->{item} } map { @{ J(search($many, [ q => "name:$_", limit => 100 ]))->{items} || [] } } qw(zz-lantern-0 zz-lantern-1);
+reg($zz{$_}{name}, $zz{$_}) for keys %zz;
+is scalar(keys %zz), 130, 'the 130 lantern files found by name:';
+my @order = ('lantern', 'lantern-new.txt', map({ sprintf 'zz-lantern-%03d.txt', $_ } reverse 1 .. 130), 'lantern-old.txt');
+# the 100 newest: zz 130..75, lantern-new (between 74 and 75), zz 74..32
+my @paged;
+for my $off (0, 50, 100) {
+	my $j = J(search($many, [ q => 'lantern', limit => 50, offset => $off ]));
+	push @paged, map { label_of($_) } @{ $j->{items} || [] };
+	is $j->{next_offset}, $off == 100 ? undef : $off + 50, "offset $off: next_offset";
+}
+is_deeply \@paged, \@order, 'exact name first, the prefix match in the window next, the window by rank then date, '
+	. 'then older matches by date (the old prefix match last)';
+found_ok($many, 'lantenr', ['lantenr.txt'], 'a word that matches exactly is not widened to typos: lantenr');
+my $jl = J(search($many, [ q => 'lantern', limit => 100, offset => 100 ]));
+ok !grep({ label_of($_) eq 'lantenr.txt' } @{ $jl->{items} || [] }), '... nor is lantern (lantenr.txt stays out)';
+my $jt = J(search($many, [ q => 'lanterm', limit => 100 ]));
+is scalar(@{ $jt->{items} || [] }), 100, 'a typo nothing matches exactly (lanterm) finds the lantern files';
+is $jt->{next_offset}, 100, '... more than 100 of them';
+{
+	my $j = J(search($many, [ q => 'beacon', limit => 3 ]));
+	is_deeply [ map { label_of($_) } @{ $j->{items} || [] } ], [ map { sprintf 'zz-lantern-%03d.txt', $_ } 130, 129, 128 ],
+		'a word in the content of 130 files: the newest first';
+	is $j->{next_offset}, 3, '... and more';
+}
+
+# files.has_text: what the content walks read
+my ($ht_text, $ht_png, $ht_many) = map { $s->psql($_) } (
+	"SELECT has_text FROM files WHERE id = '" . sql_id($zz{1}{id}) . "'",
+	"SELECT has_text FROM files WHERE id = '" . sql_id($sun->{id}) . "'",
+	"SELECT count(*) FILTER (WHERE has_text) || '/' || count(*) FROM files WHERE user_id = '" . sql_id($mid) . "'");
+is $ht_text, 't', 'has_text: a text file';
+is $ht_png, 'f', 'has_text: an image';
+is $ht_many, '134/134', 'has_text: every text file of the lantern user';
+
 # ============================================================ 401 and bad parameters
 
 problem_ok(search($anon, 'report'), 401, 'unauthenticated', 'no login -> 401');
