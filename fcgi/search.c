@@ -57,8 +57,6 @@ typedef struct sb {
 	const char *date_col;   /* "created_at" or "updated_at" (fixed strings) */
 	const searchq_term_t *fuzzy[SEARCH_FUZZY_MAX];
 	int nfuzzy;
-	const searchq_term_t *dterm[SEARCHQ_MAX_TERMS];   /* the driving words with lexemes */
-	int ndterms;
 	arena_t *a;
 } sb_t;
 
@@ -222,38 +220,8 @@ static bool drive_alt(sb_t *b, const searchq_term_t *t, int n, bool emit)
 	if (word) {
 		buf_adds(&b->drive_content, b->drive_content.len ? " OR bt.search @@ " : "bt.search @@ ");
 		buf_addf(&b->drive_content, tsq, n);
-		b->dterm[b->ndterms++] = t;
 	}
 	return true;
-}
-
-/* The driving group: of the groups whose every alternative the indexes
- * can look up, the one whose shortest alternative is longest (longer words
- * tend to be rarer). -1 when there is none (filters, negations, tags...). */
-static int drive_group(sb_t *b, const searchq_t *q)
-{
-	int best = -1;
-	size_t best_len = 0;
-
-	for (int g = 0; g < q->ngroups; g++) {
-		size_t len = (size_t)-1;
-		int i;
-
-		for (i = 0; i < q->group[g].nalts; i++) {
-			const searchq_term_t *t = &q->group[g].alt[i];
-			size_t c = utf8_chars(t->text);
-
-			if (!drive_alt(b, t, 0, false))
-				break;
-			if (c < len)
-				len = c;
-		}
-		if (i == q->group[g].nalts && (best < 0 || len > best_len)) {
-			best = g;
-			best_len = len;
-		}
-	}
-	return best;
 }
 
 /* AND of the groups, OR within a group, NOT for negated terms; the
@@ -378,8 +346,12 @@ static db_stmt_t st_search_word_found = { "search_word_found",
 	"                AND (x.search @@ search_prefix_query($2) OR lower(x.name) LIKE search_like($2)))"
 	"    OR EXISTS (SELECT 1 FROM folders f WHERE NOT f.is_deleted AND f.user_id = $1"
 	"                AND (f.search @@ search_prefix_query($2) OR lower(f.name) LIKE search_like($2)))"
-	"    OR EXISTS (SELECT 1 FROM blob_text bt JOIN files x ON x.sha256 = bt.sha256"
-	"                WHERE bt.search @@ search_prefix_query($2) AND NOT x.is_deleted AND x.user_id = $1)",
+	/* from the texts with the word to their files (never the other way:
+	 * for a word in no text that would read every file) */
+	"    OR EXISTS (SELECT 1 FROM (SELECT bt.sha256 FROM blob_text bt"
+	"                               WHERE bt.search @@ search_prefix_query($2) OFFSET 0) m"
+	"                CROSS JOIN LATERAL (SELECT 1 FROM files x WHERE x.sha256 = m.sha256"
+	"                                       AND NOT x.is_deleted AND x.user_id = $1 OFFSET 0) y)",
 	0, true };
 
 /* The words of 4+ characters that match nothing exactly get typo matching
@@ -471,60 +443,105 @@ DB_STMT(st_search_scope,
 	"       (SELECT reltuples FROM pg_class WHERE oid = 'files'::regclass),"
 	"       (SELECT reltuples FROM pg_class WHERE oid = 'blob_text'::regclass)");
 
-/* PostgreSQL's estimate of how many files (or texts, for content) the
- * driving words match, from its statistics of the words: the share of them
- * decides whether a walk through the newest files is worth it. -1 when
- * there is none. */
-static double estimate(req_t *r, const sb_t *b, bool content, int *rc)
+/* PostgreSQL's estimate of how many live files (or texts, for content)
+ * the words and phrases of a group match, from its statistics of the
+ * words. */
+static double estimate(req_t *r, const searchq_group_t *g, bool content, int *rc)
 {
 	buf_t sql = BUF_INIT;
 	const char *p[SEARCHQ_MAX_TERMS];
 	const char *a = content ? "bt" : "x";
-	double rows = -1;
+	double rows = 0;
+	int n = 0;
 	PGresult *res;
 
 	buf_adds(&sql, content ? "EXPLAIN (FORMAT JSON) SELECT 1 FROM blob_text bt WHERE ("
 			       : "EXPLAIN (FORMAT JSON) SELECT 1 FROM files x WHERE NOT x.is_deleted AND (");
-	for (int i = 0; i < b->ndterms; i++) {
-		p[i] = b->dterm[i]->text;
-		buf_addf(&sql, "%s%s.search @@ ", i ? " OR " : "", a);
-		buf_addf(&sql, b->dterm[i]->kind == SEARCHQ_PHRASE ? "phraseto_tsquery('simple', $%d)"
-								   : "search_prefix_query($%d)", i + 1);
+	for (int i = 0; i < g->nalts; i++) {
+		const searchq_term_t *t = &g->alt[i];
+
+		if (t->kind == SEARCHQ_NAME || !has_word(t->text))
+			continue;
+		p[n] = t->text;
+		buf_addf(&sql, "%s%s.search @@ ", n ? " OR " : "", a);
+		buf_addf(&sql, t->kind == SEARCHQ_PHRASE ? "phraseto_tsquery('simple', $%d)"
+							 : "search_prefix_query($%d)", n + 1);
+		n++;
 	}
 	buf_adds(&sql, ")");
-	{
+	if (n > 0) {
 		db_stmt_t st = { "search_estimate", sql.p, 0, true };
 
-		*rc = db_query(r->db, r->arena, &st, b->ndterms, p, &res);
+		*rc = db_query(r->db, r->arena, &st, n, p, &res);
+		if (*rc == DB_OK) {
+			const char *j = strstr(PQgetvalue(res, 0, 0), "\"Plan Rows\": ");
+
+			if (j)
+				rows = strtod(j + strlen("\"Plan Rows\": "), NULL);
+		}
 	}
 	buf_free(&sql);
-	if (*rc == DB_OK) {
-		const char *j = strstr(PQgetvalue(res, 0, 0), "\"Plan Rows\": ");
-
-		if (j)
-			rows = strtod(j + strlen("\"Plan Rows\": "), NULL);
-	}
 	return rows;
 }
 
-/* How many of the newest files (names) and text files (content) the walks
- * may read: none when the words are estimated to be rare, so the indexes
- * answer at once. */
-static int walks(req_t *r, const sb_t *b, long long keep, double files, double texts, char *names, char *content)
-{
-	int rc = DB_OK;
-	double n;
+#define SEARCH_ESTIMATED_MAX 8   /* groups whose matches are estimated */
 
-	if (b->ndterms == 0)
+/* The driving group and how many of the newest files (names) and text
+ * files (content) its walks may read. Of the groups the indexes can look
+ * up, PostgreSQL's statistics pick the one estimated to match fewest
+ * files (by name or content); the walks run only when the whole query
+ * (every such group, taken as independent) is estimated to match at least
+ * SEARCH_WALK_SEL of the files: a rare query asks the indexes at once. A
+ * typo word in the driving group walks too (its matches cannot be
+ * estimated, and a misspelt common word matches many names). */
+static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double texts, long long keep,
+		  int *drive, char *names, char *content)
+{
+	double nm[SEARCH_ESTIMATED_MAX], ct[SEARCH_ESTIMATED_MAX], other = 1;
+	int grp[SEARCH_ESTIMATED_MAX], ng = 0, best = -1, rc = DB_OK;
+	size_t best_len = 0;
+	bool fuzzy = false;
+
+	*drive = -1;
+	for (int g = 0; g < q->ngroups && ng < SEARCH_ESTIMATED_MAX; g++) {
+		size_t len = (size_t)-1;
+		int i;
+
+		for (i = 0; i < q->group[g].nalts; i++) {
+			if (!drive_alt(b, &q->group[g].alt[i], 0, false))
+				break;
+			if (utf8_chars(q->group[g].alt[i].text) < len)
+				len = utf8_chars(q->group[g].alt[i].text);
+		}
+		if (i < q->group[g].nalts)
+			continue;
+		nm[ng] = estimate(r, &q->group[g], false, &rc);
+		ct[ng] = rc == DB_OK ? estimate(r, &q->group[g], true, &rc) : 0;
+		if (rc != DB_OK)
+			return rc;
+		grp[ng] = g;
+		/* fewest estimated matches; among equals the longest words */
+		if (best < 0 || nm[ng] + ct[ng] < nm[best] + ct[best] ||
+		    (nm[ng] + ct[ng] == nm[best] + ct[best] && len > best_len)) {
+			best = ng;
+			best_len = len;
+		}
+		ng++;
+	}
+	if (best < 0)
 		return DB_OK;
-	n = estimate(r, b, false, &rc);
-	if (rc == DB_OK && files > 0 && n / files >= SEARCH_WALK_SEL)
+	*drive = grp[best];
+	for (int k = 0; k < ng; k++)
+		if (k != best && files > 0)
+			other *= (nm[k] + ct[k]) / files < 1 ? (nm[k] + ct[k]) / files : 1;
+	for (int i = 0; i < q->group[*drive].nalts; i++)
+		if (is_fuzzy(b, &q->group[*drive].alt[i]))
+			fuzzy = true;
+	if (fuzzy || (files > 0 && nm[best] / files * other >= SEARCH_WALK_SEL))
 		snprintf(names, 24, "%lld", keep * SEARCH_WALK);
-	if (rc == DB_OK && b->drive_content.len)
-		n = estimate(r, b, true, &rc);
-	if (rc == DB_OK && b->drive_content.len && texts > 0 && n / texts >= SEARCH_WALK_SEL)
+	if (texts > 0 && ct[best] / texts * other >= SEARCH_WALK_SEL)
 		snprintf(content, 24, "%lld", keep * SEARCH_WALK);
-	return rc;
+	return DB_OK;
 }
 
 void h_search(req_t *r)
@@ -674,10 +691,9 @@ void h_search(req_t *r)
 	}
 	buf_add(&b.files_rest, b.files.p, b.files.len);
 	buf_add(&b.folders_rest, b.folders.p, b.folders.len);
-	drive = drive_group(&b, &q);
+	if ((rc = choose(r, &b, &q, files_n, texts_n, keep, &drive, walk_names, walk_content)) != DB_OK)
+		drive = -1;
 	query_sql(&b, &q, drive);
-	if (drive >= 0)
-		rc = walks(r, &b, keep, files_n, texts_n, walk_names, walk_content);
 
 	/* the lookups: own files by name and the like, and by content; own
 	 * folders; what is shared with the caller; exact names anywhere */
