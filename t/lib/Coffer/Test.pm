@@ -108,7 +108,10 @@ sub attach {
 }
 
 # Start a new stack. Options: workers (default 2), config => {key => value}
-# (extra coffer.conf keys), nginx => {KEY => value} (nginx/render keys).
+# (extra coffer.conf keys), nginx => {KEY => value} (nginx/render keys),
+# pg_conf => {name => value} (extra postgresql.conf settings, appended after
+# the harness's own, each value single-quoted: e.g. shared_buffers => '1GB'
+# for bench/search; none by default).
 sub start {
 	my ($class, %o) = @_;
 	my $build = $ENV{COFFER_BUILD} || 'build';
@@ -143,7 +146,7 @@ sub start {
 
 	my $ok = eval {
 		local $SIG{INT} = local $SIG{TERM} = local $SIG{HUP} = sub { die "interrupted\n" };
-		$self->_pg_init;
+		$self->_pg_init($o{pg_conf} || {});
 		$self->pg_start;
 		$self->_write_config($o{workers} // 2, $o{config} || {});
 		my $m = $self->admin('migrate');
@@ -489,7 +492,7 @@ sub _run_pg {
 }
 
 sub _pg_init {
-	my ($self) = @_;
+	my ($self, $extra) = @_;
 	my $base = "$self->{tmpdir}/pg";
 	mkdir $base, 0700 or die "mkdir $base: $!";
 	my $password = join '', map { sprintf '%02x', int rand 256 } 1 .. 16;
@@ -516,6 +519,7 @@ sub _pg_init {
 		"listen_addresses = '127.0.0.1'", "unix_socket_directories = ''",
 		'fsync = off', 'synchronous_commit = off', 'full_page_writes = off',
 		"timezone = 'UTC'", "log_timezone = 'UTC'",
+		(map { my $v = $extra->{$_} =~ s/'/''/gr; "$_ = '$v'" } sort keys %{ $extra || {} }),
 	);
 	my $a = $self->_run_pg([ 'sh', '-c', "cat >> '$pg{datadir}/postgresql.conf'" ], stdin => $conf);
 	$a->{exit} == 0 or die "cannot write postgresql.conf: $a->{err}";
