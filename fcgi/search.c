@@ -43,6 +43,8 @@
 #define SEARCH_WINDOW     100     /* most recent matches ranked by relevance */
 #define SEARCH_WALK       150     /* a walk reads up to this many files per match wanted */
 #define SEARCH_WALK_SEL   0.01    /* ... when at least this share of them is estimated to match */
+#define SEARCH_WALK_SEL_TEXT 0.04 /* the same for text files (each costs more to test) */
+#define SEARCH_COMMON     1000    /* files a word is expected in to be surely found */
 #define SEARCH_FUZZY_MAX  8       /* words checked for typo matching */
 #define SEARCH_PARAMS_MAX (8 + 2 * SEARCHQ_MAX_TERMS + 8)
 
@@ -354,8 +356,12 @@ static db_stmt_t st_search_word_found = { "search_word_found",
 	"                                       AND NOT x.is_deleted AND x.user_id = $1 OFFSET 0) y)",
 	0, true };
 
+static double estimate(req_t *r, const searchq_group_t *g, bool content, int *rc);
+
 /* The words of 4+ characters that match nothing exactly get typo matching
- * (b->fuzzy); their JSON array in *json. */
+ * (b->fuzzy); their JSON array in *json. A word PostgreSQL's statistics
+ * expect in SEARCH_COMMON files is taken to match without asking (asking
+ * would build the bitmap of all its matches). */
 static int fuzzy_words(req_t *r, sb_t *b, const searchq_t *q, const char **json)
 {
 	json_object *arr = json_object_new_array();
@@ -370,6 +376,12 @@ static int fuzzy_words(req_t *r, sb_t *b, const searchq_t *q, const char **json)
 			if (t->negated || t->kind != SEARCHQ_WORD || utf8_chars(t->text) < FUZZY_MIN ||
 			    b->nfuzzy == SEARCH_FUZZY_MAX)
 				continue;
+			{
+				searchq_group_t one = { t, 1 };
+
+				if (estimate(r, &one, false, &rc) >= SEARCH_COMMON || rc != DB_OK)
+					continue;
+			}
 			rc = db_query(r->db, r->arena, &st_search_word_found, 2, p, &res);
 			if (rc == DB_OK && PQgetvalue(res, 0, 0)[0] != 't') {
 				b->fuzzy[b->nfuzzy++] = t;
@@ -539,7 +551,7 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 			fuzzy = true;
 	if (fuzzy || (files > 0 && nm[best] / files * other >= SEARCH_WALK_SEL))
 		snprintf(names, 24, "%lld", keep * SEARCH_WALK);
-	if (texts > 0 && ct[best] / texts * other >= SEARCH_WALK_SEL)
+	if (texts > 0 && ct[best] / texts * other >= SEARCH_WALK_SEL_TEXT)
 		snprintf(content, 24, "%lld", keep * SEARCH_WALK);
 	return DB_OK;
 }
