@@ -17,37 +17,12 @@ use lib "$FindBin::Bin/lib";
 use Digest::SHA qw(sha256_hex);
 use Test::More;
 
-use Coffer::Test qw(upload_ok wait_until);
+use Coffer::Test qw(upload_ok wait_until pdf_text);
 
 plan skip_all => 'pdftotext is not installed' unless -x '/usr/bin/pdftotext';
 
 my $s = Coffer::Test->stack;
 my $alice = $s->register_user;
-
-# A one-page PDF showing $text, with a correct cross-reference table.
-sub pdf {
-	my ($text) = @_;
-	my $stream = "BT /F1 24 Tf 72 700 Td ($text) Tj ET";
-	my @obj = (
-		'<< /Type /Catalog /Pages 2 0 R >>',
-		'<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-		'<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R '
-			. '/Resources << /Font << /F1 5 0 R >> >> >>',
-		'<< /Length ' . length($stream) . " >>\nstream\n$stream\nendstream",
-		'<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-	);
-	my $out = "%PDF-1.4\n";
-	my @off;
-	for my $i (0 .. $#obj) {
-		push @off, length $out;
-		$out .= ($i + 1) . " 0 obj\n$obj[$i]\nendobj\n";
-	}
-	my $xref = length $out;
-	$out .= "xref\n0 " . (@obj + 1) . "\n0000000000 65535 f \n";
-	$out .= sprintf("%010d 00000 n \n", $_) for @off;
-	$out .= "trailer\n<< /Size " . (@obj + 1) . " /Root 1 0 R >>\nstartxref\n$xref\n%%EOF\n";
-	return $out;
-}
 
 sub found {
 	my ($q) = @_;
@@ -60,7 +35,7 @@ sub pending {
 	return $s->psql("SELECT text_pending FROM blobs WHERE sha256 = decode('" . sha256_hex($data) . "', 'hex')");
 }
 
-my $doc = pdf('Minutes about the capybara enclosure');
+my $doc = pdf_text('Minutes about the capybara enclosure');
 my $f = upload_ok($alice->upload(files => [ [ 'minutes.pdf', $doc, 'application/pdf' ] ]), 1, [], 'upload a PDF');
 is $f->[0]{mime_type}, 'application/pdf', 'stored as application/pdf';
 ok wait_until(sub { pending($doc) eq 'f' && @{ found('capybara') } }, 30),
@@ -78,7 +53,7 @@ is_deeply [ sort map { $_->{item}{name} } @{ found('capybara') } ], [ 'copy.pdf'
 
 my $junk = "%PDF-1.4\nthis is not really a PDF at all, no objects, no xref\n%%EOF\n";
 upload_ok($alice->upload(files => [ [ 'broken.pdf', $junk, 'application/pdf' ] ]), 1, [], 'a PDF pdftotext cannot read');
-my $next = pdf('Second file mentions a pangolin');
+my $next = pdf_text('Second file mentions a pangolin');
 upload_ok($alice->upload(files => [ [ 'second.pdf', $next, 'application/pdf' ] ]), 1, [], 'and another PDF after it');
 ok wait_until(sub { @{ found('pangolin') } }, 30), 'the next PDF is still extracted';
 is pending($junk), 'f', 'the unreadable one is not left pending';

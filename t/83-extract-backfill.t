@@ -26,7 +26,7 @@ use Compress::Zlib qw(crc32);
 use Digest::SHA qw(sha256_hex);
 use Test::More;
 
-use Coffer::Test qw(upload_ok wait_until random_bytes);
+use Coffer::Test qw(upload_ok wait_until random_bytes pdf_text);
 
 my $s = Coffer::Test->stack;
 my $alice = $s->register_user;
@@ -43,31 +43,6 @@ my $jpeg = "\xFF\xD8" . "\xFF\xE0" . pack('n', 16) . "JFIF\x00\x01\x01\x00\x00\x
 	. "\xFF\xC0" . pack('n', 17) . "\x08" . pack('nn', 200, 300) . "\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01"
 	. "\xFF\xD9";
 
-# A one-page PDF showing $text (as in 82-pdf-text.t).
-sub pdf {
-	my ($text) = @_;
-	my $stream = "BT /F1 24 Tf 72 700 Td ($text) Tj ET";
-	my @obj = (
-		'<< /Type /Catalog /Pages 2 0 R >>',
-		'<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-		'<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R '
-			. '/Resources << /Font << /F1 5 0 R >> >> >>',
-		'<< /Length ' . length($stream) . " >>\nstream\n$stream\nendstream",
-		'<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-	);
-	my $out = "%PDF-1.4\n";
-	my @off;
-	for my $i (0 .. $#obj) {
-		push @off, length $out;
-		$out .= ($i + 1) . " 0 obj\n$obj[$i]\nendobj\n";
-	}
-	my $xref = length $out;
-	$out .= "xref\n0 " . (@obj + 1) . "\n0000000000 65535 f \n";
-	$out .= sprintf("%010d 00000 n \n", $_) for @off;
-	$out .= "trailer\n<< /Size " . (@obj + 1) . " /Root 1 0 R >>\nstartxref\n$xref\n%%EOF\n";
-	return $out;
-}
-
 # ~600 KiB of compressible log text: "narwhal" in the first line, "manatee"
 # near 500 KiB (past the 256 KiB head an image size is read from).
 my $long = "aquarium log: the narwhal arrived\n";
@@ -83,7 +58,7 @@ my %content = (
 	'notes.txt' => "the ocelot sleeps all day\n",
 	'long.txt' => $long,
 	'huge.txt' => $huge,
-	'report.pdf' => pdf('Quarterly report on the dugong population'),
+	'report.pdf' => pdf_text('Quarterly report on the dugong population'),
 	'gone.txt' => "the tapir is not here any more\n",
 	'noise.bin' => random_bytes(300),
 );

@@ -954,7 +954,7 @@ sub _tail {
 
 # ------------------------------------------------------------ test helpers
 # Exported on request: use Coffer::Test qw(problem_ok api_epoch);
-our @EXPORT_OK = qw(problem_ok api_epoch wait_until multipart_body upload random_bytes
+our @EXPORT_OK = qw(pdf_text problem_ok api_epoch wait_until multipart_body upload random_bytes
 	file_object_ok http_date_epoch upload_ok upload_refused_ok sql_id byteranges
 	content_disposition);
 
@@ -1001,6 +1001,31 @@ sub sql_id {
 # $n bytes of incompressible content: "rnd\0" then bytes from /dev/urandom
 # (plain random bytes look like a DOS executable to libmagic about once in
 # 40 files; with the prefix it always says application/octet-stream).
+# A one-page PDF showing $text, with a correct cross-reference table.
+sub pdf_text {
+	my ($text) = @_;
+	my $stream = "BT /F1 24 Tf 72 700 Td ($text) Tj ET";
+	my @obj = (
+		'<< /Type /Catalog /Pages 2 0 R >>',
+		'<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+		'<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R '
+			. '/Resources << /Font << /F1 5 0 R >> >> >>',
+		'<< /Length ' . length($stream) . " >>\nstream\n$stream\nendstream",
+		'<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+	);
+	my $out = "%PDF-1.4\n";
+	my @off;
+	for my $i (0 .. $#obj) {
+		push @off, length $out;
+		$out .= ($i + 1) . " 0 obj\n$obj[$i]\nendobj\n";
+	}
+	my $xref = length $out;
+	$out .= "xref\n0 " . (@obj + 1) . "\n0000000000 65535 f \n";
+	$out .= sprintf("%010d 00000 n \n", $_) for @off;
+	$out .= "trailer\n<< /Size " . (@obj + 1) . " /Root 1 0 R >>\nstartxref\n$xref\n%%EOF\n";
+	return $out;
+}
+
 sub random_bytes {
 	my ($n) = @_;
 	return '' unless $n;
