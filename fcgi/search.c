@@ -44,6 +44,7 @@
 #define SEARCH_WALK       150     /* a walk reads up to this many files per match wanted */
 #define SEARCH_WALK_SEL   0.01    /* ... when at least this share of them is estimated to match */
 #define SEARCH_WALK_SEL_TEXT 0.04 /* the same for text files (each costs more to test) */
+#define SEARCH_WALK_PHRASE 20     /* a walk for a phrase in content reads this many per match */
 #define SEARCH_COMMON     1000    /* files a word is expected in to be surely found */
 #define SEARCH_FUZZY_MAX  8       /* words checked for typo matching */
 #define SEARCH_PARAMS_MAX (8 + 2 * SEARCHQ_MAX_TERMS + 8)
@@ -114,26 +115,27 @@ static void term_sql(sb_t *b, const searchq_term_t *t)
 
 	switch (t->kind) {
 	case SEARCHQ_WORD:
+		/* the cheap tests first; a file's text last, looked up for the
+		 * file (OFFSET 0: never as a hash of every text with the word) */
 		n = param(b, t->text);
 		buf_addf(&b->files, "(coalesce(x.search @@ search_prefix_query($%1$d), false)"
-			 " OR EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
-			 "            AND bt.search @@ search_prefix_query($%1$d))", n);
-		buf_addf(&b->folders, "(coalesce(f.search @@ search_prefix_query($%1$d), false)", n);
-		buf_addf(&b->files, " OR lower(x.name) LIKE search_like($%d)", n);
-		buf_addf(&b->folders, " OR lower(f.name) LIKE search_like($%d)", n);
+			 " OR lower(x.name) LIKE search_like($%1$d)", n);
+		buf_addf(&b->folders, "(coalesce(f.search @@ search_prefix_query($%1$d), false)"
+			 " OR lower(f.name) LIKE search_like($%1$d)", n);
 		if (is_fuzzy(b, t)) {
 			buf_addf(&b->files, " OR lower($%d) <%% lower(x.name)", n);
 			buf_addf(&b->folders, " OR lower($%d) <%% lower(f.name)", n);
 		}
-		buf_adds(&b->files, ")");
+		buf_addf(&b->files, " OR EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
+			 " AND bt.search @@ search_prefix_query($%d) OFFSET 0))", n);
 		buf_adds(&b->folders, ")");
 		break;
 	case SEARCHQ_PHRASE:
 		n = param(b, t->text);
 		buf_addf(&b->files, "(coalesce(x.search @@ phraseto_tsquery('simple', $%1$d), false)"
+			 " OR lower(x.name) LIKE search_like($%1$d)"
 			 " OR EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
-			 "            AND bt.search @@ phraseto_tsquery('simple', $%1$d))"
-			 " OR lower(x.name) LIKE search_like($%1$d))", n);
+			 " AND bt.search @@ phraseto_tsquery('simple', $%1$d) OFFSET 0))", n);
 		buf_addf(&b->folders, "(coalesce(f.search @@ phraseto_tsquery('simple', $%1$d), false)"
 			 " OR lower(f.name) LIKE search_like($%1$d))", n);
 		break;
@@ -344,16 +346,22 @@ DB_STMT(st_search_folder_visible,
  * or a substring of a name, or in content). Never prepared: planned with
  * the word, so the indexes serve it. */
 static db_stmt_t st_search_word_found = { "search_word_found",
+	/* one EXISTS per index, cheapest first: PostgreSQL stops at the first
+	 * that finds something (one OR of them would build every bitmap) */
 	"SELECT EXISTS (SELECT 1 FROM files x WHERE NOT x.is_deleted AND x.user_id = $1"
-	"                AND (x.search @@ search_prefix_query($2) OR lower(x.name) LIKE search_like($2)))"
+	"                AND x.search @@ search_prefix_query($2))"
 	"    OR EXISTS (SELECT 1 FROM folders f WHERE NOT f.is_deleted AND f.user_id = $1"
-	"                AND (f.search @@ search_prefix_query($2) OR lower(f.name) LIKE search_like($2)))"
+	"                AND f.search @@ search_prefix_query($2))"
 	/* from the texts with the word to their files (never the other way:
 	 * for a word in no text that would read every file) */
 	"    OR EXISTS (SELECT 1 FROM (SELECT bt.sha256 FROM blob_text bt"
 	"                               WHERE bt.search @@ search_prefix_query($2) OFFSET 0) m"
 	"                CROSS JOIN LATERAL (SELECT 1 FROM files x WHERE x.sha256 = m.sha256"
-	"                                       AND NOT x.is_deleted AND x.user_id = $1 OFFSET 0) y)",
+	"                                       AND NOT x.is_deleted AND x.user_id = $1 OFFSET 0) y)"
+	"    OR EXISTS (SELECT 1 FROM files x WHERE NOT x.is_deleted AND x.user_id = $1"
+	"                AND lower(x.name) LIKE search_like($2))"
+	"    OR EXISTS (SELECT 1 FROM folders f WHERE NOT f.is_deleted AND f.user_id = $1"
+	"                AND lower(f.name) LIKE search_like($2))",
 	0, true };
 
 static double estimate(req_t *r, const searchq_group_t *g, bool content, int *rc);
@@ -498,6 +506,11 @@ static double estimate(req_t *r, const searchq_group_t *g, bool content, int *rc
 
 #define SEARCH_ESTIMATED_MAX 8   /* groups whose matches are estimated */
 
+static double share(double v)
+{
+	return v < 1 ? v : 1;
+}
+
 /* The driving group and how many of the newest files (names) and text
  * files (content) its walks may read. Of the groups the indexes can look
  * up, PostgreSQL's statistics pick the one estimated to match fewest
@@ -509,10 +522,10 @@ static double estimate(req_t *r, const searchq_group_t *g, bool content, int *rc
 static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double texts, long long keep,
 		  int *drive, char *names, char *content)
 {
-	double nm[SEARCH_ESTIMATED_MAX], ct[SEARCH_ESTIMATED_MAX], other = 1;
+	double nm[SEARCH_ESTIMATED_MAX], ct[SEARCH_ESTIMATED_MAX], other = 1, other_text = 1;
 	int grp[SEARCH_ESTIMATED_MAX], ng = 0, best = -1, rc = DB_OK;
 	size_t best_len = 0;
-	bool fuzzy = false;
+	bool fuzzy = false, phrase = false;
 
 	*drive = -1;
 	for (int g = 0; g < q->ngroups && ng < SEARCH_ESTIMATED_MAX; g++) {
@@ -543,16 +556,25 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 	if (best < 0)
 		return DB_OK;
 	*drive = grp[best];
-	for (int k = 0; k < ng; k++)
-		if (k != best && files > 0)
-			other *= (nm[k] + ct[k]) / files < 1 ? (nm[k] + ct[k]) / files : 1;
-	for (int i = 0; i < q->group[*drive].nalts; i++)
+	/* the share of the files (of the text files) the other groups match,
+	 * taken as independent */
+	for (int k = 0; k < ng && files > 0 && texts > 0; k++)
+		if (k != best) {
+			other *= share((nm[k] + ct[k]) / files);
+			other_text *= share(ct[k] / texts + nm[k] / files);
+		}
+	for (int i = 0; i < q->group[*drive].nalts; i++) {
 		if (is_fuzzy(b, &q->group[*drive].alt[i]))
 			fuzzy = true;
+		if (q->group[*drive].alt[i].kind == SEARCHQ_PHRASE)
+			phrase = true;
+	}
 	if (fuzzy || (files > 0 && nm[best] / files * other >= SEARCH_WALK_SEL))
 		snprintf(names, 24, "%lld", keep * SEARCH_WALK);
-	if (texts > 0 && ct[best] / texts * other >= SEARCH_WALK_SEL_TEXT)
-		snprintf(content, 24, "%lld", keep * SEARCH_WALK);
+	/* the statistics take a phrase for its words anywhere in the text:
+	 * a phrase of common words walks only a short way */
+	if (texts > 0 && ct[best] / texts * other_text >= SEARCH_WALK_SEL_TEXT)
+		snprintf(content, 24, "%lld", keep * (phrase ? SEARCH_WALK_PHRASE : SEARCH_WALK));
 	return DB_OK;
 }
 
