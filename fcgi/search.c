@@ -24,9 +24,11 @@
  *
  * Typos: a word of 4+ characters that matches nothing exactly (checked
  * first, one cheap query per word) also matches names with a word close to
- * it (pg_trgm word similarity >= 0.4: "reprot" finds report.pdf). Words
- * that do match are not widened: a typo search never slows down a normal
- * one.
+ * it (pg_trgm word similarity >= 0.4: "reprot" finds report.pdf). The close
+ * words are looked up first among the words of the caller's names
+ * (search_words, migration 015) and then searched like any word, through
+ * the full-text index. Words that do match are not widened: a typo search
+ * never slows down a normal one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,7 @@
 #define SEARCH_WALK_PHRASE 20     /* a walk for a phrase in content reads this many per match */
 #define SEARCH_COMMON     1000    /* files a word is expected in to be surely found */
 #define SEARCH_FUZZY_MAX  8       /* words checked for typo matching */
-#define SEARCH_PARAMS_MAX (8 + 2 * SEARCHQ_MAX_TERMS + 8)
+#define SEARCH_PARAMS_MAX (8 + 2 * SEARCHQ_MAX_TERMS + 8 + SEARCH_FUZZY_MAX)
 
 /* The statement under construction: the predicates on files and folders,
  * the driving group's index lookups, and the parameters all use. */
@@ -59,6 +61,7 @@ typedef struct sb {
 	int np;
 	const char *date_col;   /* "created_at" or "updated_at" (fixed strings) */
 	const searchq_term_t *fuzzy[SEARCH_FUZZY_MAX];
+	const char *close[SEARCH_FUZZY_MAX];   /* tsquery of the words close to each, or NULL */
 	int nfuzzy;
 	arena_t *a;
 } sb_t;
@@ -69,12 +72,14 @@ static int param(sb_t *b, const char *v)
 	return b->np;
 }
 
-static bool is_fuzzy(const sb_t *b, const searchq_term_t *t)
+/* The words close to a typo word (a tsquery), or NULL: for a word that
+ * matches exactly, and for a typo close to no word of the caller's. */
+static const char *close_words(const sb_t *b, const searchq_term_t *t)
 {
 	for (int i = 0; i < b->nfuzzy; i++)
 		if (b->fuzzy[i] == t)
-			return true;
-	return false;
+			return b->close[i];
+	return NULL;
 }
 
 /* Characters, not bytes (q is valid UTF-8). */
@@ -109,9 +114,9 @@ static bool has_word(const char *s)
 
 /* One term as a predicate on files (alias x) and on folders (alias f).
  * false for what folders never have. */
-static void term_sql(sb_t *b, const searchq_term_t *t)
+static int term_sql(sb_t *b, const searchq_term_t *t)
 {
-	int n;
+	int n = 0, c;
 
 	switch (t->kind) {
 	case SEARCHQ_WORD:
@@ -122,9 +127,10 @@ static void term_sql(sb_t *b, const searchq_term_t *t)
 			 " OR lower(x.name) LIKE search_like($%1$d)", n);
 		buf_addf(&b->folders, "(coalesce(f.search @@ search_prefix_query($%1$d), false)"
 			 " OR lower(f.name) LIKE search_like($%1$d)", n);
-		if (is_fuzzy(b, t)) {
-			buf_addf(&b->files, " OR lower($%d) <%% lower(x.name)", n);
-			buf_addf(&b->folders, " OR lower($%d) <%% lower(f.name)", n);
+		if (close_words(b, t)) {
+			c = param(b, close_words(b, t));   /* n + 1 */
+			buf_addf(&b->files, " OR x.search @@ $%d::tsquery", c);
+			buf_addf(&b->folders, " OR f.search @@ $%d::tsquery", c);
 		}
 		buf_addf(&b->files, " OR EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
 			 " AND bt.search @@ search_prefix_query($%d) OFFSET 0))", n);
@@ -188,6 +194,7 @@ static void term_sql(sb_t *b, const searchq_term_t *t)
 			 " AND f.parent_id IN (SELECT id FROM folder_subtree($%1$d::uuid)))", n);
 		break;
 	}
+	return n;
 }
 
 /* How an alternative of the driving group is looked up in the indexes:
@@ -218,8 +225,8 @@ static bool drive_alt(sb_t *b, const searchq_term_t *t, int n, bool emit)
 		}
 		buf_addf(out[k], "%slower(%s.name) LIKE search_like($%d)", or, alias[k], n);
 		or = " OR ";
-		if (is_fuzzy(b, t))
-			buf_addf(out[k], "%slower($%d) <%% lower(%s.name)", or, n, alias[k]);
+		if (close_words(b, t))   /* the parameter after the word's */
+			buf_addf(out[k], "%s%s.search @@ $%d::tsquery", or, alias[k], n + 1);
 	}
 	if (word) {
 		buf_adds(&b->drive_content, b->drive_content.len ? " OR bt.search @@ " : "bt.search @@ ");
@@ -245,6 +252,7 @@ static void query_sql(sb_t *b, const searchq_t *q, int drive)
 		buf_adds(&b->folders, " AND (");
 		for (int i = 0; i < grp->nalts; i++) {
 			const searchq_term_t *t = &grp->alt[i];
+			int n;
 			const char *pre = t->negated ? "NOT coalesce(" : "coalesce(";
 
 			if (i) {
@@ -253,11 +261,11 @@ static void query_sql(sb_t *b, const searchq_t *q, int drive)
 			}
 			buf_adds(&b->files, pre);
 			buf_adds(&b->folders, pre);
-			term_sql(b, t);
+			n = term_sql(b, t);
 			buf_adds(&b->files, ", false)");
 			buf_adds(&b->folders, ", false)");
 			if (g == drive)
-				drive_alt(b, t, b->np, true);
+				drive_alt(b, t, n, true);
 		}
 		buf_adds(&b->files, ")");
 		buf_adds(&b->folders, ")");
@@ -364,12 +372,15 @@ static db_stmt_t st_search_word_found = { "search_word_found",
 	"                AND lower(f.name) LIKE search_like($2))",
 	0, true };
 
-static double estimate(req_t *r, const searchq_group_t *g, bool content, int *rc);
+DB_STMT(st_search_close, "SELECT search_close_query($1, $2)::text");
+
+static double estimate(req_t *r, const sb_t *b, const searchq_group_t *g, bool content, int *rc);
 
 /* The words of 4+ characters that match nothing exactly get typo matching
- * (b->fuzzy); their JSON array in *json. A word PostgreSQL's statistics
- * expect in SEARCH_COMMON files is taken to match without asking (asking
- * would build the bitmap of all its matches). */
+ * (b->fuzzy), by the words of the caller's names close to them (b->close,
+ * from search_words: migration 015); their JSON array in *json. A word
+ * PostgreSQL's statistics expect in SEARCH_COMMON files is taken to match
+ * without asking (asking would build the bitmap of all its matches). */
 static int fuzzy_words(req_t *r, sb_t *b, const searchq_t *q, const char **json)
 {
 	json_object *arr = json_object_new_array();
@@ -387,14 +398,19 @@ static int fuzzy_words(req_t *r, sb_t *b, const searchq_t *q, const char **json)
 			{
 				searchq_group_t one = { t, 1 };
 
-				if (estimate(r, &one, false, &rc) >= SEARCH_COMMON || rc != DB_OK)
+				if (estimate(r, b, &one, false, &rc) >= SEARCH_COMMON || rc != DB_OK)
 					continue;
 			}
 			rc = db_query(r->db, r->arena, &st_search_word_found, 2, p, &res);
-			if (rc == DB_OK && PQgetvalue(res, 0, 0)[0] != 't') {
-				b->fuzzy[b->nfuzzy++] = t;
-				json_object_array_add(arr, json_object_new_string(t->text));
-			}
+			if (rc != DB_OK || PQgetvalue(res, 0, 0)[0] == 't')
+				continue;
+			rc = db_query(r->db, r->arena, &st_search_close, 2, p, &res);
+			if (rc != DB_OK)
+				continue;
+			b->close[b->nfuzzy] = PQgetisnull(res, 0, 0) ? NULL
+					    : arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+			b->fuzzy[b->nfuzzy++] = t;
+			json_object_array_add(arr, json_object_new_string(t->text));
 		}
 	*json = arena_strdup(r->arena, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
 	json_object_put(arr);
@@ -465,11 +481,11 @@ DB_STMT(st_search_scope,
 
 /* PostgreSQL's estimate of how many live files (or texts, for content)
  * the words and phrases of a group match, from its statistics of the
- * words. */
-static double estimate(req_t *r, const searchq_group_t *g, bool content, int *rc)
+ * words (for a typo, of the words close to it). */
+static double estimate(req_t *r, const sb_t *b, const searchq_group_t *g, bool content, int *rc)
 {
 	buf_t sql = BUF_INIT;
-	const char *p[SEARCHQ_MAX_TERMS];
+	const char *p[2 * SEARCHQ_MAX_TERMS];
 	const char *a = content ? "bt" : "x";
 	double rows = 0;
 	int n = 0;
@@ -487,6 +503,11 @@ static double estimate(req_t *r, const searchq_group_t *g, bool content, int *rc
 		buf_addf(&sql, t->kind == SEARCHQ_PHRASE ? "phraseto_tsquery('simple', $%d)"
 							 : "search_prefix_query($%d)", n + 1);
 		n++;
+		if (!content && close_words(b, t)) {
+			p[n] = close_words(b, t);
+			buf_addf(&sql, " OR x.search @@ $%d::tsquery", n + 1);
+			n++;
+		}
 	}
 	buf_adds(&sql, ")");
 	if (n > 0) {
@@ -516,16 +537,16 @@ static double share(double v)
  * up, PostgreSQL's statistics pick the one estimated to match fewest
  * files (by name or content); the walks run only when the whole query
  * (every such group, taken as independent) is estimated to match at least
- * SEARCH_WALK_SEL of the files: a rare query asks the indexes at once. A
- * typo word in the driving group walks too (its matches cannot be
- * estimated, and a misspelt common word matches many names). */
+ * SEARCH_WALK_SEL of the files (SEARCH_WALK_SEL_TEXT of the text files):
+ * a rare query asks the indexes at once. A typo is estimated by the words
+ * close to it. */
 static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double texts, long long keep,
 		  int *drive, char *names, char *content)
 {
 	double nm[SEARCH_ESTIMATED_MAX], ct[SEARCH_ESTIMATED_MAX], other = 1, other_text = 1;
 	int grp[SEARCH_ESTIMATED_MAX], ng = 0, best = -1, rc = DB_OK;
 	size_t best_len = 0;
-	bool fuzzy = false, phrase = false;
+	bool phrase = false;
 
 	*drive = -1;
 	for (int g = 0; g < q->ngroups && ng < SEARCH_ESTIMATED_MAX; g++) {
@@ -540,8 +561,8 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 		}
 		if (i < q->group[g].nalts)
 			continue;
-		nm[ng] = estimate(r, &q->group[g], false, &rc);
-		ct[ng] = rc == DB_OK ? estimate(r, &q->group[g], true, &rc) : 0;
+		nm[ng] = estimate(r, b, &q->group[g], false, &rc);
+		ct[ng] = rc == DB_OK ? estimate(r, b, &q->group[g], true, &rc) : 0;
 		if (rc != DB_OK)
 			return rc;
 		grp[ng] = g;
@@ -563,13 +584,10 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 			other *= share((nm[k] + ct[k]) / files);
 			other_text *= share(ct[k] / texts + nm[k] / files);
 		}
-	for (int i = 0; i < q->group[*drive].nalts; i++) {
-		if (is_fuzzy(b, &q->group[*drive].alt[i]))
-			fuzzy = true;
+	for (int i = 0; i < q->group[*drive].nalts; i++)
 		if (q->group[*drive].alt[i].kind == SEARCHQ_PHRASE)
 			phrase = true;
-	}
-	if (fuzzy || (files > 0 && nm[best] / files * other >= SEARCH_WALK_SEL))
+	if (files > 0 && nm[best] / files * other >= SEARCH_WALK_SEL)
 		snprintf(names, 24, "%lld", keep * SEARCH_WALK);
 	/* the statistics take a phrase for its words anywhere in the text:
 	 * a phrase of common words walks only a short way */

@@ -463,6 +463,22 @@ found_ok($typo, 'rpe', [], 'no typo tolerance under 4 characters: rpe');
 found_ok($typo, 'xyzzy', [], 'a word like nothing: xyzzy');
 found_ok($typo, 'reprot OR gallery', [ 'report.pdf', 'gallery.png' ], 'a typo OR a word');
 
+# The close words come from the words of the caller's names (search_words):
+# a new name, a folder's name, and never another user's names.
+my $tr = $typo->put_json("/api/files/$trep->{id}", { name => 'quarterly-report.pdf' });
+is $tr->{status}, 200, 'rename report.pdf to quarterly-report.pdf' or diag $tr->describe;
+found_ok($typo, 'quartelry', ['report.pdf'], 'a typo of a word the file got by a rename: quartelry');
+found_ok($typo, 'reprot', ['report.pdf'], '... and of the word it kept: reprot');
+dir($typo, 'Holidays', undef);
+found_ok($typo, 'holidyas', ['Holidays'], 'a typo of a folder name: holidyas');
+my $typo2 = $s->register_user;
+up($typo2, 'budget-summary.xlsx', "numbers\n", undef);
+found_ok($typo2, 'budegt', ['budget-summary.xlsx'], 'another user: budegt finds their budget-summary.xlsx');
+found_ok($typo, 'budegt', [], '... and nothing of theirs for the first user');
+found_ok($typo2, 'quartelry', [], '... who in turn finds nothing with quartelry');
+is $typo->delete("/api/files/$trep->{id}")->{status}, 204, 'trash quarterly-report.pdf';
+found_ok($typo, 'quartelry', [], 'a typo of a word no live name has any more finds nothing');
+
 # ============================================================ matched fields and snippets
 
 my $snip = $s->register_user;
