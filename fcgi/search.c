@@ -46,7 +46,7 @@
 #define SEARCH_WALK       150     /* a walk reads up to this many files per match wanted */
 #define SEARCH_WALK_SEL   0.01    /* ... when at least this share of them is estimated to match */
 #define SEARCH_WALK_SEL_TEXT 0.04 /* the same for text files (each costs more to test) */
-#define SEARCH_WALK_PHRASE 20     /* a walk for a phrase in content reads this many per match */
+#define SEARCH_WALK_PHRASE 10     /* a walk for a phrase in content reads this many per match */
 #define SEARCH_COMMON     1000    /* files a word is expected in to be surely found */
 #define SEARCH_FUZZY_MAX  8       /* words checked for typo matching */
 #define SEARCH_PARAMS_MAX (8 + 2 * SEARCHQ_MAX_TERMS + 8 + SEARCH_FUZZY_MAX)
@@ -798,7 +798,16 @@ void h_search(req_t *r)
 		 "         FROM win h "
 		 "         ORDER BY exact DESC, inwin DESC, r1 DESC NULLS LAST, r2 DESC NULLS LAST, "
 		 "                  h.at DESC, h.id LIMIT $4::integer OFFSET $5::integer) "
-		 "SELECT p.kind, (SELECT v.item FROM item_view($1, p.kind, p.id) v), "
+		 /* the caller's own items as item_view() shows them to their
+		  * owner, built here (a function per item would plan its
+		  * statements per item); anything else through item_view() */
+		 "SELECT p.kind, coalesce(CASE WHEN p.kind = 'file' THEN "
+		 "    (SELECT (file_json_as(x, NULL)::jsonb || jsonb_build_object('metadata', "
+		 "             coalesce((SELECT b.metadata FROM blobs b WHERE b.sha256 = x.sha256), '{}')))::json "
+		 "       FROM files x WHERE x.id = p.id AND x.user_id = $1 AND NOT x.is_deleted) "
+		 "  ELSE (SELECT folder_json(f, NULL, NULL) FROM folders f "
+		 "         WHERE f.id = p.id AND f.user_id = $1 AND NOT f.is_deleted) END, "
+		 "  (SELECT v.item FROM item_view($1, p.kind, p.id) v)), "
 		 "  to_json(CASE WHEN p.kind = 'file' THEN "
 		 "    (SELECT search_matched(x.name, x.tags, x.description, bt.search, (SELECT q FROM qa), "
 		 "                           (SELECT words FROM w), (SELECT fuzzy FROM w)) "
