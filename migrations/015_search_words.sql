@@ -73,15 +73,21 @@ UNION
 SELECT user_id, w FROM folders CROSS JOIN LATERAL search_name_words(name) w
 ON CONFLICT DO NOTHING;
 
--- The words of p_user's names close to p_word (trigram word similarity at
--- least pg_trgm.word_similarity_threshold, which search sets), the closest
--- 64, as a tsquery of any of them; NULL when there are none.
+-- The words close to p_word (trigram word similarity at least
+-- pg_trgm.word_similarity_threshold, which search sets) of the names of
+-- p_user and of the owners who granted p_user something, the closest 64,
+-- as a tsquery of any of them; NULL when there are none. The words only
+-- choose what to search for: search then finds only what p_user may see.
 CREATE FUNCTION search_close_query(p_user uuid, p_word text) RETURNS tsquery
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT nullif(string_agg(quote_literal(c.word), ' | '), '')::tsquery
-      FROM (SELECT s.word FROM search_words s
-             WHERE s.user_id = p_user AND lower(p_word) <% s.word
-             ORDER BY word_similarity(lower(p_word), s.word) DESC, s.word LIMIT 64) c
+      FROM (SELECT DISTINCT s.word, word_similarity(lower(p_word), s.word) AS sim
+              FROM (SELECT p_user AS id
+                    UNION
+                    SELECT g.owner_id FROM grants g JOIN users o ON o.id = g.owner_id AND o.is_active
+                     WHERE g.grantee_id = p_user) u
+              JOIN search_words s ON s.user_id = u.id AND lower(p_word) <% s.word
+             ORDER BY sim DESC, s.word LIMIT 64) c
 $$;
 
 ALTER TABLE blob_text ALTER COLUMN search SET STORAGE MAIN;

@@ -476,6 +476,13 @@ up($typo2, 'budget-summary.xlsx', "numbers\n", undef);
 found_ok($typo2, 'budegt', ['budget-summary.xlsx'], 'another user: budegt finds their budget-summary.xlsx');
 found_ok($typo, 'budegt', [], '... and nothing of theirs for the first user');
 found_ok($typo2, 'quartelry', [], '... who in turn finds nothing with quartelry');
+my $TShared = dir($typo2, 'Shared', undef);
+up($typo2, 'lighthouse-survey.txt', "notes\n", $TShared->{id});
+found_ok($typo, 'lighthuose', [], 'before a grant: lighthuose finds nothing');
+my $tg = $typo2->post_json("/api/folders/$TShared->{id}/grants", { user => $typo->{username}, role => 'viewer' });
+is $tg->{status}, 201, 'the second user grants Shared to the first' or diag $tg->describe;
+found_ok($typo, 'lighthuose', ['lighthouse-survey.txt'], '... after it: a typo finds a shared file by the owner\'s words');
+found_ok($typo, 'budegt', [], '... and still nothing the grant does not cover (budegt)');
 is $typo->delete("/api/files/$trep->{id}")->{status}, 204, 'trash quarterly-report.pdf';
 found_ok($typo, 'quartelry', [], 'a typo of a word no live name has any more finds nothing');
 
