@@ -76,11 +76,12 @@ ON CONFLICT DO NOTHING;
 -- The words close to p_word (trigram word similarity at least
 -- pg_trgm.word_similarity_threshold, which search sets) of the names of
 -- p_user and of the owners who granted p_user something, the closest 64,
--- as a tsquery of any of them; NULL when there are none. The words only
--- choose what to search for: search then finds only what p_user may see.
+-- as a tsquery of any of them in a name (weight A of search_doc); NULL
+-- when there are none. The words only choose what to search for: search
+-- then finds only what p_user may see.
 CREATE FUNCTION search_close_query(p_user uuid, p_word text) RETURNS tsquery
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT nullif(string_agg(quote_literal(c.word), ' | '), '')::tsquery
+    SELECT nullif(string_agg(quote_literal(c.word) || ':A', ' | '), '')::tsquery
       FROM (SELECT DISTINCT s.word, word_similarity(lower(p_word), s.word) AS sim
               FROM (SELECT p_user AS id
                     UNION
