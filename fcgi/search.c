@@ -45,7 +45,8 @@
 #define SEARCH_WINDOW     100     /* most recent matches ranked by relevance */
 #define SEARCH_WALK       150     /* a walk reads up to this many files per match wanted */
 #define SEARCH_WALK_SEL   0.01    /* ... when at least this share of them is estimated to match */
-#define SEARCH_WALK_SEL_TEXT 0.04 /* the same for text files (each costs more to test) */
+#define SEARCH_WALK_SEL_TEXT 0.02 /* the same for text files, when that reads fewer texts than
+				     the index lookup would (each costs about the same to test) */
 #define SEARCH_WALK_PHRASE 10     /* a walk for a phrase in content reads this many per match */
 #define SEARCH_COMMON     1000    /* files a word is expected in to be surely found */
 #define SEARCH_FUZZY_MAX  8       /* words checked for typo matching */
@@ -537,8 +538,9 @@ static double share(double v)
  * up, PostgreSQL's statistics pick the one estimated to match fewest
  * files (by name or content); the walks run only when the whole query
  * (every such group, taken as independent) is estimated to match at least
- * SEARCH_WALK_SEL of the files (SEARCH_WALK_SEL_TEXT of the text files):
- * a rare query asks the indexes at once. A typo is estimated by the words
+ * SEARCH_WALK_SEL of the files (SEARCH_WALK_SEL_TEXT of the text files,
+ * and the walk would test fewer texts than the lookup): a rare query asks
+ * the indexes at once. A typo is estimated by the words
  * close to it. */
 static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double texts, long long keep,
 		  int *drive, char *names, char *content)
@@ -589,9 +591,12 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 			phrase = true;
 	if (files > 0 && nm[best] / files * other >= SEARCH_WALK_SEL)
 		snprintf(names, 24, "%lld", keep * SEARCH_WALK);
-	/* the statistics take a phrase for its words anywhere in the text:
-	 * a phrase of common words walks only a short way */
-	if (texts > 0 && ct[best] / texts * other_text >= SEARCH_WALK_SEL_TEXT)
+	/* by content: the walk reads about keep / share texts, the lookup
+	 * tests each text the driving group is in; the statistics take a
+	 * phrase for its words anywhere in the text, so a phrase of common
+	 * words walks only a short way */
+	if (texts > 0 && ct[best] / texts * other_text >= SEARCH_WALK_SEL_TEXT &&
+	    keep / (ct[best] / texts * other_text) < ct[best])
 		snprintf(content, 24, "%lld", keep * (phrase ? SEARCH_WALK_PHRASE : SEARCH_WALK));
 	return DB_OK;
 }
