@@ -48,6 +48,8 @@
 #define SEARCH_WALK_SEL_TEXT 0.02 /* the same for text files, when that reads fewer texts than
 				     the index lookup would (each costs about the same to test) */
 #define SEARCH_WALK_PHRASE 10     /* a walk for a phrase in content reads this many per match */
+#define SEARCH_SPLIT      2       /* the content lookup is split when the other groups' names are
+				     fewer than this many times the driving group's texts */
 #define SEARCH_COMMON     1000    /* files a word is expected in to be surely found */
 #define SEARCH_FUZZY_MAX  8       /* words checked for typo matching */
 #define SEARCH_PARAMS_MAX (8 + 2 * SEARCHQ_MAX_TERMS + 8 + SEARCH_FUZZY_MAX)
@@ -58,6 +60,11 @@ typedef struct sb {
 	buf_t files, folders;               /* the whole query, as a filter */
 	buf_t files_rest, folders_rest;     /* the same without the driving group */
 	buf_t drive_name, drive_content, drive_folders;
+	/* the content lookup split by the other groups (see own_files()):
+	 * which groups, their texts' conditions ANDed, each one's names */
+	bool split[SEARCHQ_MAX_TERMS];
+	buf_t split_content, split_name[SEARCHQ_MAX_TERMS];
+	int nsplit;
 	const char *p[SEARCH_PARAMS_MAX];
 	int np;
 	const char *date_col;   /* "created_at" or "updated_at" (fixed strings) */
@@ -201,19 +208,19 @@ static int term_sql(sb_t *b, const searchq_term_t *t)
 /* How an alternative of the driving group is looked up in the indexes:
  * by name and the like (files x or folders f), by content (blob_text bt).
  * Returns false when its name lookup would not use an index. */
-static bool drive_alt(sb_t *b, const searchq_term_t *t, int n, bool emit)
+static bool drive_alt(sb_t *b, const searchq_term_t *t, int n, buf_t *name, buf_t *content, buf_t *folders)
 {
 	bool word = t->kind != SEARCHQ_NAME && has_word(t->text);
 	bool sub = utf8_chars(t->text) >= SUBSTRING_MIN;
 	const char *tsq = t->kind == SEARCHQ_PHRASE ? "phraseto_tsquery('simple', $%d)"
 						     : "search_prefix_query($%d)";
 	const char *alias[2] = { "x", "f" };
-	buf_t *out[2] = { &b->drive_name, &b->drive_folders };
+	buf_t *out[2] = { name, folders };
 
 	if (t->negated || (t->kind != SEARCHQ_WORD && t->kind != SEARCHQ_PHRASE && t->kind != SEARCHQ_NAME) ||
 	    !sub)
 		return false;
-	if (!emit)
+	if (!name)
 		return true;
 	for (int k = 0; k < 2; k++) {
 		const char *or = "";
@@ -230,8 +237,8 @@ static bool drive_alt(sb_t *b, const searchq_term_t *t, int n, bool emit)
 			buf_addf(out[k], "%s%s.search @@ $%d::tsquery", or, alias[k], n + 1);
 	}
 	if (word) {
-		buf_adds(&b->drive_content, b->drive_content.len ? " OR bt.search @@ " : "bt.search @@ ");
-		buf_addf(&b->drive_content, tsq, n);
+		buf_adds(content, content->len ? " OR bt.search @@ " : "bt.search @@ ");
+		buf_addf(content, tsq, n);
 	}
 	return true;
 }
@@ -246,6 +253,7 @@ static void query_sql(sb_t *b, const searchq_t *q, int drive)
 
 	for (int g = 0; g < q->ngroups; g++) {
 		const searchq_group_t *grp = &q->group[g];
+		buf_t sname = BUF_INIT, scontent = BUF_INIT, sfolders = BUF_INIT;
 
 		b->files = (buf_t)BUF_INIT;
 		b->folders = (buf_t)BUF_INIT;
@@ -266,7 +274,9 @@ static void query_sql(sb_t *b, const searchq_t *q, int drive)
 			buf_adds(&b->files, ", false)");
 			buf_adds(&b->folders, ", false)");
 			if (g == drive)
-				drive_alt(b, t, n, true);
+				drive_alt(b, t, n, &b->drive_name, &b->drive_content, &b->drive_folders);
+			else if (b->split[g])
+				drive_alt(b, t, n, &sname, &scontent, &sfolders);
 		}
 		buf_adds(&b->files, ")");
 		buf_adds(&b->folders, ")");
@@ -278,6 +288,14 @@ static void query_sql(sb_t *b, const searchq_t *q, int drive)
 		}
 		buf_free(&b->files);
 		buf_free(&b->folders);
+		if (g != drive && b->split[g]) {
+			buf_addf(&b->split_content, " AND (%s)", scontent.len ? scontent.p : "false");
+			b->split_name[b->nsplit++] = sname;
+		} else {
+			buf_free(&sname);
+		}
+		buf_free(&scontent);
+		buf_free(&sfolders);
 	}
 	b->files = all_files;
 	b->folders = all_folders;
@@ -446,9 +464,17 @@ static void lookup(buf_t *sql, const char *kind, const char *from, const char *w
  * the blob_text bt lookups, then the files of each blob). PostgreSQL skips
  * the second way when the first suffices (a one-time filter). The date
  * order is hidden from the planner there, so that it cannot choose to read
- * every file in date order for a rare word. */
-static void own_files(buf_t *ctes, buf_t *sql, const char *name, const char *drive, const char *content,
-		      const buf_t *pred, int walk)
+ * every file in date order for a rare word.
+ *
+ * By content, each text of the driving group costs a look at its files
+ * and at the other groups. When the other groups are rarer by name than
+ * the driving group is in texts (b->split), the lookup is split instead:
+ * the texts that hold every group (the indexes intersect them), and for
+ * each other group the files whose name matches it (its indexes) and
+ * whose text holds the driving group. A file matches D by content and
+ * each other group O by its text or its name, so it is in one of them. */
+static void own_files(buf_t *ctes, buf_t *sql, const sb_t *b, const char *name, const char *drive,
+		      const char *content, const buf_t *pred, int walk)
 {
 	buf_addf(ctes, ", %1$s AS MATERIALIZED (SELECT 'file'::text AS kind, x.id, x.updated_at AS at, x.name, "
 		 "x.search, x.sha256 FROM (SELECT * FROM files x WHERE NOT x.is_deleted AND x.user_id = $1%2$s "
@@ -465,13 +491,22 @@ static void own_files(buf_t *ctes, buf_t *sql, const char *name, const char *dri
 	buf_addf(sql, "(SELECT * FROM %1$s WHERE (SELECT count(*) FROM %1$s) >= $6::integer) UNION ALL "
 		 "(SELECT 'file', x.id, x.updated_at, x.name, x.search, x.sha256 FROM ", name);
 	if (content)
-		buf_addf(sql, "(SELECT bt.sha256 FROM blob_text bt WHERE (%s)) m CROSS JOIN LATERAL "
-			 "(SELECT * FROM files x WHERE x.sha256 = m.sha256 OFFSET 0) x WHERE ", content);
+		buf_addf(sql, "(SELECT bt.sha256 FROM blob_text bt WHERE (%s)%s) m CROSS JOIN LATERAL "
+			 "(SELECT * FROM files x WHERE x.sha256 = m.sha256 OFFSET 0) x WHERE ", content,
+			 b->nsplit ? b->split_content.p : "");
 	else
 		buf_addf(sql, "files x WHERE (%s) AND ", drive);
 	buf_addf(sql, "(SELECT count(*) FROM %s) < $6::integer AND NOT x.is_deleted AND x.user_id = $1", name);
 	buf_add(sql, pred->p, pred->len);
 	buf_adds(sql, " ORDER BY x.updated_at + interval '0 s' DESC, x.id LIMIT $6::integer)");
+	for (int k = 0; content && k < b->nsplit; k++) {
+		buf_addf(sql, " UNION ALL (SELECT 'file', x.id, x.updated_at, x.name, x.search, x.sha256 "
+			 "FROM files x WHERE (%s) AND (SELECT count(*) FROM %s) < $6::integer "
+			 "AND NOT x.is_deleted AND x.user_id = $1 AND EXISTS (SELECT 1 FROM blob_text bt "
+			 "WHERE bt.sha256 = x.sha256 AND (%s) OFFSET 0)", b->split_name[k].p, name, content);
+		buf_add(sql, pred->p, pred->len);
+		buf_adds(sql, " ORDER BY x.updated_at + interval '0 s' DESC, x.id LIMIT $6::integer)");
+	}
 }
 
 DB_STMT(st_search_scope,
@@ -545,7 +580,7 @@ static double share(double v)
 static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double texts, long long keep,
 		  int *drive, char *names, char *content)
 {
-	double nm[SEARCH_ESTIMATED_MAX], ct[SEARCH_ESTIMATED_MAX], other = 1, other_text = 1;
+	double nm[SEARCH_ESTIMATED_MAX], ct[SEARCH_ESTIMATED_MAX], other = 1, other_text = 1, by_name = 0;
 	int grp[SEARCH_ESTIMATED_MAX], ng = 0, best = -1, rc = DB_OK;
 	size_t best_len = 0;
 	bool phrase = false;
@@ -556,7 +591,7 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 		int i;
 
 		for (i = 0; i < q->group[g].nalts; i++) {
-			if (!drive_alt(b, &q->group[g].alt[i], 0, false))
+			if (!drive_alt(b, &q->group[g].alt[i], 0, NULL, NULL, NULL))
 				break;
 			if (utf8_chars(q->group[g].alt[i].text) < len)
 				len = utf8_chars(q->group[g].alt[i].text);
@@ -598,6 +633,15 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 	if (texts > 0 && ct[best] / texts * other_text >= SEARCH_WALK_SEL_TEXT &&
 	    keep / (ct[best] / texts * other_text) < ct[best])
 		snprintf(content, 24, "%lld", keep * (phrase ? SEARCH_WALK_PHRASE : SEARCH_WALK));
+	/* the content lookup split by the other groups (own_files()) when
+	 * their names are fewer than SEARCH_SPLIT times the driving group's
+	 * texts (a file found by name is cheaper to test than a text) */
+	for (int k = 0; k < ng; k++)
+		if (k != best)
+			by_name += nm[k];
+	for (int k = 0; k < ng && by_name < SEARCH_SPLIT * ct[best]; k++)
+		if (k != best)
+			b->split[grp[k]] = true;
 	return DB_OK;
 }
 
@@ -757,9 +801,9 @@ void h_search(req_t *r)
 	if (drive < 0) {
 		lookup(&look, "file", "files x", "x.user_id = $1", NULL, &b.files);
 	} else {
-		own_files(&ctes, &look, "own_name", b.drive_name.p, NULL, &b.files_rest, 8);
+		own_files(&ctes, &look, &b, "own_name", b.drive_name.p, NULL, &b.files_rest, 8);
 		if (b.drive_content.len)
-			own_files(&ctes, &look, "own_content", NULL, b.drive_content.p, &b.files_rest, 9);
+			own_files(&ctes, &look, &b, "own_content", NULL, b.drive_content.p, &b.files_rest, 9);
 	}
 	lookup(&look, "folder", "folders f", "f.parent_id IS NOT NULL AND f.user_id = $1",
 	       drive >= 0 ? b.drive_folders.p : NULL, &b.folders_rest);
@@ -841,6 +885,9 @@ void h_search(req_t *r)
 	buf_free(&b.drive_name);
 	buf_free(&b.drive_content);
 	buf_free(&b.drive_folders);
+	buf_free(&b.split_content);
+	for (int k = 0; k < b.nsplit; k++)
+		buf_free(&b.split_name[k]);
 	buf_free(&look);
 	buf_free(&ctes);
 	buf_free(&sql);

@@ -487,6 +487,22 @@ found_ok($typo, 'budegt', [], '... and still nothing the grant does not cover (b
 is $typo->delete("/api/files/$trep->{id}")->{status}, 204, 'trash quarterly-report.pdf';
 found_ok($typo, 'quartelry', [], 'a typo of a word no live name has any more finds nothing');
 
+# Two words, each in a name or a text: every combination is found, however
+# the lookups are split between names and texts.
+my $mix = $s->register_user;
+up($mix, 'zebrawood-notes.txt', "a quokkafish in the text\n", undef);
+up($mix, 'plain.txt', "quokkafish and zebrawood both in the text\n", undef);
+up($mix, 'quokkafish.txt', "zebrawood in the text\n", undef);
+up($mix, 'quokkafish-zebrawood.txt', "neither\n", undef);
+up($mix, 'zebrawood.txt', "nothing else\n", undef);
+up($mix, 'other.txt', "quokkafish alone\n", undef);
+for my $q ('quokkafish zebrawood', 'zebrawood quokkafish') {
+	found_ok($mix, $q, [ 'zebrawood-notes.txt', 'plain.txt', 'quokkafish.txt', 'quokkafish-zebrawood.txt' ],
+		"$q: both words, each by name or by content");
+}
+found_ok($mix, 'quokkafish zebrawood -neither', [ 'zebrawood-notes.txt', 'plain.txt', 'quokkafish.txt' ],
+	'... and a third group, negated');
+
 # ============================================================ matched fields and snippets
 
 my $snip = $s->register_user;
