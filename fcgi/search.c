@@ -518,33 +518,43 @@ DB_STMT(st_search_scope,
 /* PostgreSQL's estimate of how many live files (or texts, for content)
  * the words and phrases of a group match, from its statistics of the
  * words (for a typo, of the words close to it). */
-static double estimate(req_t *r, const sb_t *b, const searchq_group_t *g, bool content, int *rc)
+/* The words and phrases of a group as a condition on files x or on
+ * blob_text bt, their values in p; returns how many. */
+static int group_cond(const sb_t *b, const searchq_group_t *g, bool content, buf_t *sql, const char **p)
 {
-	buf_t sql = BUF_INIT;
-	const char *p[2 * SEARCHQ_MAX_TERMS];
 	const char *a = content ? "bt" : "x";
-	double rows = 0;
 	int n = 0;
-	PGresult *res;
 
-	buf_adds(&sql, content ? "EXPLAIN (FORMAT JSON) SELECT 1 FROM blob_text bt WHERE ("
-			       : "EXPLAIN (FORMAT JSON) SELECT 1 FROM files x WHERE NOT x.is_deleted AND (");
 	for (int i = 0; i < g->nalts; i++) {
 		const searchq_term_t *t = &g->alt[i];
 
 		if (t->kind == SEARCHQ_NAME || !has_word(t->text))
 			continue;
 		p[n] = t->text;
-		buf_addf(&sql, "%s%s.search @@ ", n ? " OR " : "", a);
-		buf_addf(&sql, t->kind == SEARCHQ_PHRASE ? "phraseto_tsquery('simple', $%d)"
+		buf_addf(sql, "%s%s.search @@ ", n ? " OR " : "", a);
+		buf_addf(sql, t->kind == SEARCHQ_PHRASE ? "phraseto_tsquery('simple', $%d)"
 							 : "search_prefix_query($%d)", n + 1);
 		n++;
 		if (!content && close_words(b, t)) {
 			p[n] = close_words(b, t);
-			buf_addf(&sql, " OR x.search @@ $%d::tsquery", n + 1);
+			buf_addf(sql, " OR x.search @@ $%d::tsquery", n + 1);
 			n++;
 		}
 	}
+	return n;
+}
+
+static double estimate(req_t *r, const sb_t *b, const searchq_group_t *g, bool content, int *rc)
+{
+	buf_t sql = BUF_INIT;
+	const char *p[2 * SEARCHQ_MAX_TERMS];
+	double rows = 0;
+	int n;
+	PGresult *res;
+
+	buf_adds(&sql, content ? "EXPLAIN (FORMAT JSON) SELECT 1 FROM blob_text bt WHERE ("
+			       : "EXPLAIN (FORMAT JSON) SELECT 1 FROM files x WHERE NOT x.is_deleted AND (");
+	n = group_cond(b, g, content, &sql, p);
 	buf_adds(&sql, ")");
 	if (n > 0) {
 		db_stmt_t st = { "search_estimate", sql.p, 0, true };
@@ -562,10 +572,42 @@ static double estimate(req_t *r, const sb_t *b, const searchq_group_t *g, bool c
 }
 
 #define SEARCH_ESTIMATED_MAX 8   /* groups whose matches are estimated */
-
 static double share(double v)
 {
 	return v < 1 ? v : 1;
+}
+
+#define SEARCH_SAMPLE     300     /* newest texts a phrase is tried on to estimate its share */
+
+/* The share of the caller's SEARCH_SAMPLE newest text files a group with
+ * a phrase matches (the statistics take a phrase for its words anywhere
+ * in the text, which common words are in far more often than in a row);
+ * these are the texts a walk would read first. -1 when the caller has
+ * fewer. */
+static double sample_share(req_t *r, const sb_t *b, const searchq_group_t *g, int *rc)
+{
+	buf_t sql = BUF_INIT;
+	const char *p[2 * SEARCHQ_MAX_TERMS + 1];
+	double share = -1;
+	int n;
+	PGresult *res;
+
+	buf_adds(&sql, "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
+		       " AND (");
+	n = group_cond(b, g, true, &sql, p);
+	p[n] = r->user.id;
+	buf_addf(&sql, ") OFFSET 0)), count(*) FROM (SELECT x.sha256 FROM files x WHERE NOT x.is_deleted"
+		 " AND x.user_id = $%d AND x.has_text ORDER BY x.updated_at DESC, x.id LIMIT %d) x",
+		 n + 1, SEARCH_SAMPLE);
+	if (n > 0) {
+		db_stmt_t st = { "search_sample", sql.p, 0, true };
+
+		*rc = db_query(r->db, r->arena, &st, n + 1, p, &res);
+		if (*rc == DB_OK && atoi(PQgetvalue(res, 0, 1)) == SEARCH_SAMPLE)
+			share = strtod(PQgetvalue(res, 0, 0), NULL) / SEARCH_SAMPLE;
+	}
+	buf_free(&sql);
+	return share;
 }
 
 /* The driving group and how many of the newest files (names) and text
@@ -581,6 +623,7 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 		  int *drive, char *names, char *content)
 {
 	double nm[SEARCH_ESTIMATED_MAX], ct[SEARCH_ESTIMATED_MAX], other = 1, other_text = 1, by_name = 0;
+	double sample;
 	int grp[SEARCH_ESTIMATED_MAX], ng = 0, best = -1, rc = DB_OK;
 	size_t best_len = 0;
 	bool phrase = false;
@@ -627,12 +670,25 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 	if (files > 0 && nm[best] / files * other >= SEARCH_WALK_SEL)
 		snprintf(names, 24, "%lld", keep * SEARCH_WALK);
 	/* by content: the walk reads about keep / share texts, the lookup
-	 * tests each text the driving group is in; the statistics take a
-	 * phrase for its words anywhere in the text, so a phrase of common
-	 * words walks only a short way */
-	if (texts > 0 && ct[best] / texts * other_text >= SEARCH_WALK_SEL_TEXT &&
-	    keep / (ct[best] / texts * other_text) < ct[best])
+	 * tests each text the driving group is in. A phrase's share is
+	 * tried on the caller's newest texts; with too few for that, a
+	 * phrase walks only a short way (the statistics would take it for
+	 * its words anywhere in the text) */
+	if (phrase && (sample = sample_share(r, b, &q->group[*drive], &rc)) >= 0) {
+		/* a walk of `need` texts against a lookup that tests the
+		 * positions in every text holding the words (a third of the
+		 * cost of a text of a walk) and looks at the files of those
+		 * that match */
+		double need = sample > 0 ? keep / (sample * other_text) : -1;
+
+		if (need > 0 && need < ct[best] / 3 + sample * texts && 2 * need <= keep * SEARCH_WALK)
+			snprintf(content, 24, "%.0f", 2 * need);
+	} else if (rc != DB_OK) {
+		return rc;
+	} else if (texts > 0 && ct[best] / texts * other_text >= SEARCH_WALK_SEL_TEXT &&
+		   keep / (ct[best] / texts * other_text) < ct[best]) {
 		snprintf(content, 24, "%lld", keep * (phrase ? SEARCH_WALK_PHRASE : SEARCH_WALK));
+	}
 	/* the content lookup split by the other groups (own_files()) when
 	 * their names are fewer than SEARCH_SPLIT times the driving group's
 	 * texts (a file found by name is cheaper to test than a text) */

@@ -808,6 +808,25 @@ is $jt->{next_offset}, 100, '... more than 100 of them';
 	is $j->{next_offset}, 3, '... and more';
 }
 
+# A phrase among 300+ texts: its share is tried on the caller's 300 newest
+# texts, which decides between a walk and the lookup; either way the
+# answer is the same. 170 older files hold both words, not in a row.
+for my $part (0, 1) {
+	my @f = map { [ sprintf('filler-%03d.txt', $_), "number then beacon $_\n", 'text/plain' ] } 85 * $part + 1 .. 85 * $part + 85;
+	reg($_->{name}, $_) for @{ upload_ok($many->upload(files => \@f), 85, [], "170 filler files, part " . ($part + 1)) };
+}
+$s->psql("UPDATE files SET updated_at = timestamptz '2015-01-01 00:00:00+00' WHERE user_id = '" . sql_id($mid)
+	. "' AND name LIKE 'filler-%'");
+{
+	my $j = J(search($many, [ q => '"beacon number"', limit => 3 ]));
+	is_deeply [ map { label_of($_) } @{ $j->{items} || [] } ], [ map { sprintf 'zz-lantern-%03d.txt', $_ } 130, 129, 128 ],
+		'a phrase in 130 of the 300 newest texts: the newest first';
+	is $j->{next_offset}, 3, '... and more';
+	found_ok($many, '"beacon number 7"', ['zz-lantern-007.txt'], 'a phrase in one text of 304');
+	found_ok($many, '"then beacon 17"', ['filler-017.txt'], 'a phrase in one older text');
+	found_ok($many, '"number beacon"', [], 'both words in every text, never in that order: nothing');
+}
+
 # files.has_text: what the content walks read
 my ($ht_text, $ht_png, $ht_many) = map { $s->psql($_) } (
 	"SELECT has_text FROM files WHERE id = '" . sql_id($zz{1}{id}) . "'",
@@ -815,7 +834,7 @@ my ($ht_text, $ht_png, $ht_many) = map { $s->psql($_) } (
 	"SELECT count(*) FILTER (WHERE has_text) || '/' || count(*) FROM files WHERE user_id = '" . sql_id($mid) . "'");
 is $ht_text, 't', 'has_text: a text file';
 is $ht_png, 'f', 'has_text: an image';
-is $ht_many, '134/134', 'has_text: every text file of the lantern user';
+is $ht_many, '304/304', 'has_text: every text file of the lantern user';
 
 # ============================================================ 401 and bad parameters
 
