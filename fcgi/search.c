@@ -579,12 +579,12 @@ static double share(double v)
 
 #define SEARCH_SAMPLE     300     /* newest texts a phrase is tried on to estimate its share */
 
-/* The share of the caller's SEARCH_SAMPLE newest text files a group with
- * a phrase matches (the statistics take a phrase for its words anywhere
- * in the text, which common words are in far more often than in a row);
- * these are the texts a walk would read first. -1 when the caller has
- * fewer. */
-static double sample_share(req_t *r, const sb_t *b, const searchq_group_t *g, int *rc)
+/* The share of the caller's SEARCH_SAMPLE newest files (text files, for
+ * content) a group with a phrase matches by its words and phrases (the
+ * statistics take a phrase for its words anywhere, which common words are
+ * in far more often than in a row); these are the files a walk would read
+ * first. -1 when the caller has fewer. */
+static double sample_share(req_t *r, const sb_t *b, const searchq_group_t *g, bool content, int *rc)
 {
 	buf_t sql = BUF_INIT;
 	const char *p[2 * SEARCHQ_MAX_TERMS + 1];
@@ -592,13 +592,14 @@ static double sample_share(req_t *r, const sb_t *b, const searchq_group_t *g, in
 	int n;
 	PGresult *res;
 
-	buf_adds(&sql, "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
-		       " AND (");
-	n = group_cond(b, g, true, &sql, p);
+	buf_adds(&sql, content ? "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM blob_text bt"
+			       " WHERE bt.sha256 = x.sha256 AND ("
+			       : "SELECT count(*) FILTER (WHERE (");
+	n = group_cond(b, g, content, &sql, p);
 	p[n] = r->user.id;
-	buf_addf(&sql, ") OFFSET 0)), count(*) FROM (SELECT x.sha256 FROM files x WHERE NOT x.is_deleted"
-		 " AND x.user_id = $%d AND x.has_text ORDER BY x.updated_at DESC, x.id LIMIT %d) x",
-		 n + 1, SEARCH_SAMPLE);
+	buf_addf(&sql, ")%s), count(*) FROM (SELECT x.sha256, x.search FROM files x WHERE NOT x.is_deleted"
+		 " AND x.user_id = $%d%s ORDER BY x.updated_at DESC, x.id LIMIT %d) x",
+		 content ? " OFFSET 0)" : "", n + 1, content ? " AND x.has_text" : "", SEARCH_SAMPLE);
 	if (n > 0) {
 		db_stmt_t st = { "search_sample", sql.p, 0, true };
 
@@ -667,14 +668,33 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 	for (int i = 0; i < q->group[*drive].nalts; i++)
 		if (q->group[*drive].alt[i].kind == SEARCHQ_PHRASE)
 			phrase = true;
-	if (files > 0 && nm[best] / files * other >= SEARCH_WALK_SEL)
-		snprintf(names, 24, "%lld", keep * SEARCH_WALK);
+	/* by name: from SEARCH_WALK_SEL of the files; below, while the walk
+	 * would read fewer files than the lookup (each cheaper to test than
+	 * a match the lookup finds and sorts) and at most SEARCH_WALK per
+	 * match wanted, twice what it needs. A phrase's share is tried on the
+	 * caller's newest files */
+	if (phrase && (sample = sample_share(r, b, &q->group[*drive], false, &rc)) >= 0) {
+		/* a phrase: its share of the newest names (none: the lookup) */
+		double need = sample > 0 ? keep / (sample * other) : -1;
+
+		if (need > 0 && need < nm[best] && need <= keep * SEARCH_WALK)
+			snprintf(names, 24, "%.0f", 2 * need);
+	} else if (rc != DB_OK) {
+		return rc;
+	} else if (files > 0 && nm[best] > 0 && other > 0) {
+		double need = keep / (nm[best] / files * other);
+
+		if (nm[best] / files * other >= SEARCH_WALK_SEL)
+			snprintf(names, 24, "%lld", keep * SEARCH_WALK);
+		else if (need < nm[best] && need <= keep * SEARCH_WALK)
+			snprintf(names, 24, "%.0f", 2 * need);
+	}
 	/* by content: the walk reads about keep / share texts, the lookup
 	 * tests each text the driving group is in. A phrase's share is
 	 * tried on the caller's newest texts; with too few for that, a
 	 * phrase walks only a short way (the statistics would take it for
 	 * its words anywhere in the text) */
-	if (phrase && (sample = sample_share(r, b, &q->group[*drive], &rc)) >= 0) {
+	if (phrase && (sample = sample_share(r, b, &q->group[*drive], true, &rc)) >= 0) {
 		/* a walk of `need` texts against a lookup that tests the
 		 * positions in every text holding the words (a third of the
 		 * cost of a text of a walk) and looks at the files of those
