@@ -19,8 +19,8 @@
  * wherever they are; the matches after the window follow by recency. For
  * the caller's own files the worker chooses between walking their newest
  * files (common words: PostgreSQL's statistics, asked with EXPLAIN, say
- * they match at least SEARCH_WALK_SEL of them) and the indexes of the
- * words (rare ones); a walk that falls short is completed by the indexes.
+ * a walk would find enough soon) and the indexes of the words (rare
+ * ones); a walk that falls short is completed by the indexes.
  *
  * Typos: a word of 4+ characters that matches nothing exactly (checked
  * first, one cheap query per word) also matches names with a word close to
@@ -59,6 +59,8 @@
 typedef struct sb {
 	buf_t files, folders;               /* the whole query, as a filter */
 	buf_t files_rest, folders_rest;     /* the same without the driving group */
+	buf_t files_fields, folders_fields; /* ... without the groups with a positive word, phrase
+					       or name: value (what an exact name satisfies) */
 	buf_t drive_name, drive_content, drive_folders;
 	/* the content lookup split by the other groups (see own_files()):
 	 * which groups, their texts' conditions ANDed, each one's names */
@@ -205,9 +207,11 @@ static int term_sql(sb_t *b, const searchq_term_t *t)
 	return n;
 }
 
-/* How an alternative of the driving group is looked up in the indexes:
- * by name and the like (files x or folders f), by content (blob_text bt).
- * Returns false when its name lookup would not use an index. */
+/* How an alternative of a group (the driving group; a group that splits
+ * the content lookup) is looked up in the indexes: by name and the like
+ * (files x into name, folders f into folders), by content (blob_text bt
+ * into content); with name NULL, nothing is written. Returns false when
+ * its name lookup would not use an index. */
 static bool drive_alt(sb_t *b, const searchq_term_t *t, int n, buf_t *name, buf_t *content, buf_t *folders)
 {
 	bool word = t->kind != SEARCHQ_NAME && has_word(t->text);
@@ -246,7 +250,9 @@ static bool drive_alt(sb_t *b, const searchq_term_t *t, int n, buf_t *name, buf_
 /* AND of the groups, OR within a group, NOT for negated terms; the
  * driving group's lookups as well. Each group goes to files and folders,
  * and but for the driving group (which its lookups already ensure) to
- * files_rest and folders_rest. */
+ * files_rest and folders_rest; a group without a positive word, phrase
+ * or name: value also to files_fields and folders_fields (a name equal to
+ * the positive words joined by blanks contains each of them). */
 static void query_sql(sb_t *b, const searchq_t *q, int drive)
 {
 	buf_t all_files = b->files, all_folders = b->folders;
@@ -254,6 +260,7 @@ static void query_sql(sb_t *b, const searchq_t *q, int drive)
 	for (int g = 0; g < q->ngroups; g++) {
 		const searchq_group_t *grp = &q->group[g];
 		buf_t sname = BUF_INIT, scontent = BUF_INIT, sfolders = BUF_INIT;
+		bool textual = false;
 
 		b->files = (buf_t)BUF_INIT;
 		b->folders = (buf_t)BUF_INIT;
@@ -263,6 +270,10 @@ static void query_sql(sb_t *b, const searchq_t *q, int drive)
 			const searchq_term_t *t = &grp->alt[i];
 			int n;
 			const char *pre = t->negated ? "NOT coalesce(" : "coalesce(";
+
+			if (!t->negated && (t->kind == SEARCHQ_WORD || t->kind == SEARCHQ_PHRASE ||
+					    t->kind == SEARCHQ_NAME))
+				textual = true;
 
 			if (i) {
 				buf_adds(&b->files, " OR ");
@@ -285,6 +296,10 @@ static void query_sql(sb_t *b, const searchq_t *q, int drive)
 		if (g != drive) {
 			buf_add(&b->files_rest, b->files.p, b->files.len);
 			buf_add(&b->folders_rest, b->folders.p, b->folders.len);
+		}
+		if (!textual) {
+			buf_add(&b->files_fields, b->files.p, b->files.len);
+			buf_add(&b->folders_fields, b->folders.p, b->folders.len);
 		}
 		buf_free(&b->files);
 		buf_free(&b->folders);
@@ -436,9 +451,11 @@ static int fuzzy_words(req_t *r, sb_t *b, const searchq_t *q, const char **json)
 	return rc;
 }
 
-/* One lookup of matches: at most $6 of them, newest first. */
+/* One lookup of matches: at most $6 of them, newest first. hide_order:
+ * the date order hidden from the planner (a lookup of few matches, which
+ * must not be found by reading every file in date order). */
 static void lookup(buf_t *sql, const char *kind, const char *from, const char *where,
-		   const char *drive, const buf_t *pred)
+		   const char *drive, const buf_t *pred, bool hide_order)
 {
 	bool file = kind[0] == 'f' && kind[1] == 'i';
 	const char *a = file ? "x" : "f";
@@ -451,7 +468,8 @@ static void lookup(buf_t *sql, const char *kind, const char *from, const char *w
 	if (drive && drive[0])
 		buf_addf(sql, " AND (%s)", drive);
 	buf_add(sql, pred->p, pred->len);
-	buf_addf(sql, " ORDER BY %s.updated_at DESC, %s.id LIMIT $6::integer)", a, a);
+	buf_addf(sql, " ORDER BY %s.updated_at%s DESC, %s.id LIMIT $6::integer)", a,
+		 hide_order ? " + interval '0 s'" : "", a);
 }
 
 /* The caller's own files matching the driving group and pred, at most
@@ -515,9 +533,6 @@ DB_STMT(st_search_scope,
 	"       (SELECT reltuples FROM pg_class WHERE oid = 'files'::regclass),"
 	"       (SELECT reltuples FROM pg_class WHERE oid = 'blob_text'::regclass)");
 
-/* PostgreSQL's estimate of how many live files (or texts, for content)
- * the words and phrases of a group match, from its statistics of the
- * words (for a typo, of the words close to it). */
 /* The words and phrases of a group as a condition on files x or on
  * blob_text bt, their values in p; returns how many. */
 static int group_cond(const sb_t *b, const searchq_group_t *g, bool content, buf_t *sql, const char **p)
@@ -544,6 +559,9 @@ static int group_cond(const sb_t *b, const searchq_group_t *g, bool content, buf
 	return n;
 }
 
+/* PostgreSQL's estimate of how many live files (or texts, for content)
+ * the words and phrases of a group match, from its statistics of the
+ * words (for a typo, of the words close to it). */
 static double estimate(req_t *r, const sb_t *b, const searchq_group_t *g, bool content, int *rc)
 {
 	buf_t sql = BUF_INIT;
@@ -577,7 +595,7 @@ static double share(double v)
 	return v < 1 ? v : 1;
 }
 
-#define SEARCH_SAMPLE     300     /* newest texts a phrase is tried on to estimate its share */
+#define SEARCH_SAMPLE     300     /* newest files a phrase is tried on to estimate its share */
 
 /* The share of the caller's SEARCH_SAMPLE newest files (text files, for
  * content) a group with a phrase matches by its words and phrases (the
@@ -588,7 +606,7 @@ static double sample_share(req_t *r, const sb_t *b, const searchq_group_t *g, bo
 {
 	buf_t sql = BUF_INIT;
 	const char *p[2 * SEARCHQ_MAX_TERMS + 1];
-	double share = -1;
+	double found = -1;
 	int n;
 	PGresult *res;
 
@@ -605,21 +623,21 @@ static double sample_share(req_t *r, const sb_t *b, const searchq_group_t *g, bo
 
 		*rc = db_query(r->db, r->arena, &st, n + 1, p, &res);
 		if (*rc == DB_OK && atoi(PQgetvalue(res, 0, 1)) == SEARCH_SAMPLE)
-			share = strtod(PQgetvalue(res, 0, 0), NULL) / SEARCH_SAMPLE;
+			found = strtod(PQgetvalue(res, 0, 0), NULL) / SEARCH_SAMPLE;
 	}
 	buf_free(&sql);
-	return share;
+	return found;
 }
 
 /* The driving group and how many of the newest files (names) and text
  * files (content) its walks may read. Of the groups the indexes can look
  * up, PostgreSQL's statistics pick the one estimated to match fewest
  * files (by name or content); the walks run only when the whole query
- * (every such group, taken as independent) is estimated to match at least
- * SEARCH_WALK_SEL of the files (SEARCH_WALK_SEL_TEXT of the text files,
- * and the walk would test fewer texts than the lookup): a rare query asks
- * the indexes at once. A typo is estimated by the words
- * close to it. */
+ * (every such group, taken as independent) is estimated common enough
+ * that a walk reads fewer files than the lookup would (the rules below):
+ * a rare query asks the indexes at once. A typo is estimated by the words
+ * close to it, a phrase by the caller's newest files. Also which other
+ * groups split the content lookup (b->split). */
 static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double texts, long long keep,
 		  int *drive, char *names, char *content)
 {
@@ -868,6 +886,8 @@ void h_search(req_t *r)
 	}
 	buf_add(&b.files_rest, b.files.p, b.files.len);
 	buf_add(&b.folders_rest, b.folders.p, b.folders.len);
+	buf_add(&b.files_fields, b.files.p, b.files.len);
+	buf_add(&b.folders_fields, b.folders.p, b.folders.len);
 	if ((rc = choose(r, &b, &q, files_n, texts_n, keep, &drive, walk_names, walk_content)) != DB_OK)
 		drive = -1;
 	query_sql(&b, &q, drive);
@@ -875,28 +895,28 @@ void h_search(req_t *r)
 	/* the lookups: own files by name and the like, and by content; own
 	 * folders; what is shared with the caller; exact names anywhere */
 	if (drive < 0) {
-		lookup(&look, "file", "files x", "x.user_id = $1", NULL, &b.files);
+		lookup(&look, "file", "files x", "x.user_id = $1", NULL, &b.files, false);
 	} else {
 		own_files(&ctes, &look, &b, "own_name", b.drive_name.p, NULL, &b.files_rest, 8);
 		if (b.drive_content.len)
 			own_files(&ctes, &look, &b, "own_content", NULL, b.drive_content.p, &b.files_rest, 9);
 	}
 	lookup(&look, "folder", "folders f", "f.parent_id IS NOT NULL AND f.user_id = $1",
-	       drive >= 0 ? b.drive_folders.p : NULL, &b.folders_rest);
+	       drive >= 0 ? b.drive_folders.p : NULL, &b.folders_rest, false);
 	if (shared) {
 		lookup(&look, "file", "files x", "x.user_id <> $1 AND (x.folder_id = ANY ((SELECT a FROM sh)::uuid[])"
-		       " OR x.id = ANY ((SELECT a FROM gr)::uuid[]))", NULL, &b.files);
+		       " OR x.id = ANY ((SELECT a FROM gr)::uuid[]))", NULL, &b.files, false);
 		lookup(&look, "folder", "folders f", "f.user_id <> $1 AND f.id = ANY ((SELECT a FROM sh)::uuid[])",
-		       NULL, &b.folders);
+		       NULL, &b.folders, false);
 	}
 	if (words[0]) {
 		lookup(&look, "file", "files x", shared ? "lower(x.name) COLLATE \"C\" = lower($2) AND (x.user_id = $1"
 		       " OR x.folder_id = ANY ((SELECT a FROM sh)::uuid[]) OR x.id = ANY ((SELECT a FROM gr)::uuid[]))"
-		       : "lower(x.name) COLLATE \"C\" = lower($2) AND x.user_id = $1", NULL, &b.files);
+		       : "lower(x.name) COLLATE \"C\" = lower($2) AND x.user_id = $1", NULL, &b.files_fields, true);
 		lookup(&look, "folder", "folders f", shared ? "lower(f.name) COLLATE \"C\" = lower($2) AND "
 		       "f.parent_id IS NOT NULL AND (f.user_id = $1 OR f.id = ANY ((SELECT a FROM sh)::uuid[]))"
 		       : "lower(f.name) COLLATE \"C\" = lower($2) AND f.parent_id IS NOT NULL AND f.user_id = $1",
-		       NULL, &b.folders);
+		       NULL, &b.folders_fields, true);
 	}
 
 	buf_adds(&sql, "WITH sh AS MATERIALIZED (SELECT coalesce(array_agg(id), '{}') AS a "
@@ -958,6 +978,8 @@ void h_search(req_t *r)
 	buf_free(&b.folders);
 	buf_free(&b.files_rest);
 	buf_free(&b.folders_rest);
+	buf_free(&b.files_fields);
+	buf_free(&b.folders_fields);
 	buf_free(&b.drive_name);
 	buf_free(&b.drive_content);
 	buf_free(&b.drive_folders);
