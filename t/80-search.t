@@ -795,6 +795,12 @@ for my $off (0, 50, 100) {
 }
 is_deeply \@paged, \@order, 'exact name first, the prefix match in the window next, the window by rank then date, '
 	. 'then older matches by date (the old prefix match last)';
+{
+	my @got = map { label_of($_) } @{ J(search($many, [ q => 'lantern -plain', limit => 100 ]))->{items} || [] };
+	is_deeply [ @got[ 0, 1 ] ], [ 'zz-lantern-130.txt', 'zz-lantern-129.txt' ],
+		'lantern -plain: the exact name (its text is "plain") is left out, not ranked first';
+	ok !grep({ /^lantern/ } @got), '... as are the other files with "plain"';
+}
 found_ok($many, 'lantenr', ['lantenr.txt'], 'a word that matches exactly is not widened to typos: lantenr');
 my $jl = J(search($many, [ q => 'lantern', limit => 100, offset => 100 ]));
 ok !grep({ label_of($_) eq 'lantenr.txt' } @{ $jl->{items} || [] }), '... nor is lantern (lantenr.txt stays out)';
