@@ -73,6 +73,8 @@ typedef struct sb {
 	const searchq_term_t *fuzzy[SEARCH_FUZZY_MAX];
 	const char *close[SEARCH_FUZZY_MAX];   /* tsquery of the words close to each, or NULL */
 	int nfuzzy;
+	struct { const searchq_term_t *t; bool content; double rows; } est[2 * SEARCHQ_MAX_TERMS];
+	int nest;                           /* estimates of one term, asked once */
 	arena_t *a;
 } sb_t;
 
@@ -408,13 +410,13 @@ static db_stmt_t st_search_word_found = { "search_word_found",
 
 DB_STMT(st_search_close, "SELECT search_close_query($1, $2)::text");
 
-static double estimate(req_t *r, const sb_t *b, const searchq_group_t *g, bool content, int *rc);
+static double estimate(req_t *r, sb_t *b, const searchq_group_t *g, bool content, int *rc);
 
 /* The words of 4+ characters that match nothing exactly get typo matching
  * (b->fuzzy), by the words of the caller's names close to them (b->close,
  * from search_words: migration 015); their JSON array in *json. A word
- * PostgreSQL's statistics expect in SEARCH_COMMON files is taken to match
- * without asking (asking would build the bitmap of all its matches). */
+ * PostgreSQL's statistics expect in SEARCH_COMMON files or texts is taken
+ * to match without asking. */
 static int fuzzy_words(req_t *r, sb_t *b, const searchq_t *q, const char **json)
 {
 	json_object *arr = json_object_new_array();
@@ -432,7 +434,8 @@ static int fuzzy_words(req_t *r, sb_t *b, const searchq_t *q, const char **json)
 			{
 				searchq_group_t one = { t, 1 };
 
-				if (estimate(r, b, &one, false, &rc) >= SEARCH_COMMON || rc != DB_OK)
+				if (estimate(r, b, &one, false, &rc) >= SEARCH_COMMON || rc != DB_OK ||
+				    estimate(r, b, &one, true, &rc) >= SEARCH_COMMON || rc != DB_OK)
 					continue;
 			}
 			rc = db_query(r->db, r->arena, &st_search_word_found, 2, p, &res);
@@ -562,7 +565,7 @@ static int group_cond(const sb_t *b, const searchq_group_t *g, bool content, buf
 /* PostgreSQL's estimate of how many live files (or texts, for content)
  * the words and phrases of a group match, from its statistics of the
  * words (for a typo, of the words close to it). */
-static double estimate(req_t *r, const sb_t *b, const searchq_group_t *g, bool content, int *rc)
+static double estimate(req_t *r, sb_t *b, const searchq_group_t *g, bool content, int *rc)
 {
 	buf_t sql = BUF_INIT;
 	const char *p[2 * SEARCHQ_MAX_TERMS];
@@ -570,6 +573,12 @@ static double estimate(req_t *r, const sb_t *b, const searchq_group_t *g, bool c
 	int n;
 	PGresult *res;
 
+	/* one term without close words: asked once (typo check, choose()) */
+	bool once = g->nalts == 1 && !close_words(b, g->alt);
+
+	for (int i = 0; once && i < b->nest; i++)
+		if (b->est[i].t == g->alt && b->est[i].content == content)
+			return b->est[i].rows;
 	buf_adds(&sql, content ? "EXPLAIN (FORMAT JSON) SELECT 1 FROM blob_text bt WHERE ("
 			       : "EXPLAIN (FORMAT JSON) SELECT 1 FROM files x WHERE NOT x.is_deleted AND (");
 	n = group_cond(b, g, content, &sql, p);
@@ -583,6 +592,11 @@ static double estimate(req_t *r, const sb_t *b, const searchq_group_t *g, bool c
 
 			if (j)
 				rows = strtod(j + strlen("\"Plan Rows\": "), NULL);
+			if (once && b->nest < 2 * SEARCHQ_MAX_TERMS) {
+				b->est[b->nest].t = g->alt;
+				b->est[b->nest].content = content;
+				b->est[b->nest++].rows = rows;
+			}
 		}
 	}
 	buf_free(&sql);
