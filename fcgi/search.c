@@ -475,6 +475,18 @@ static void lookup(buf_t *sql, const char *kind, const char *from, const char *w
 		 hide_order ? " + interval '0 s'" : "", a);
 }
 
+/* A branch of own_files() that finds the files by the indexes (from: the
+ * FROM and the start of the WHERE), when the walk `name` found fewer than
+ * $6. */
+static void index_way(buf_t *sql, const char *name, const buf_t *from, const buf_t *pred)
+{
+	buf_adds(sql, " UNION ALL (SELECT 'file', x.id, x.updated_at, x.name, x.search, x.sha256 FROM ");
+	buf_add(sql, from->p, from->len);
+	buf_addf(sql, "(SELECT count(*) FROM %s) < $6::integer AND NOT x.is_deleted AND x.user_id = $1", name);
+	buf_add(sql, pred->p, pred->len);
+	buf_adds(sql, " ORDER BY x.updated_at + interval '0 s' DESC, x.id LIMIT $6::integer)");
+}
+
 /* The caller's own files matching the driving group and pred, at most
  * $6, newest first, found one of two ways. The walk reads the caller's $8
  * newest files (or text files, for content: an index of each in date
@@ -497,6 +509,8 @@ static void lookup(buf_t *sql, const char *kind, const char *from, const char *w
 static void own_files(buf_t *ctes, buf_t *sql, const sb_t *b, const char *name, const char *drive,
 		      const char *content, const buf_t *pred, int walk)
 {
+	buf_t from = BUF_INIT;
+
 	buf_addf(ctes, ", %1$s AS MATERIALIZED (SELECT 'file'::text AS kind, x.id, x.updated_at AS at, x.name, "
 		 "x.search, x.sha256 FROM (SELECT * FROM files x WHERE NOT x.is_deleted AND x.user_id = $1%2$s "
 		 "ORDER BY x.updated_at DESC, x.id LIMIT $%3$d::integer) x WHERE ", name,
@@ -509,25 +523,24 @@ static void own_files(buf_t *ctes, buf_t *sql, const sb_t *b, const char *name, 
 	buf_adds(ctes, " ORDER BY x.updated_at DESC, x.id LIMIT $6::integer)");
 	if (sql->len)
 		buf_adds(sql, " UNION ALL ");
-	buf_addf(sql, "(SELECT * FROM %1$s WHERE (SELECT count(*) FROM %1$s) >= $6::integer) UNION ALL "
-		 "(SELECT 'file', x.id, x.updated_at, x.name, x.search, x.sha256 FROM ", name);
-	if (content)
-		buf_addf(sql, "(SELECT bt.sha256 FROM blob_text bt WHERE (%s)%s) m CROSS JOIN LATERAL "
-			 "(SELECT * FROM files x WHERE x.sha256 = m.sha256 OFFSET 0) x WHERE ", content,
-			 b->nsplit ? b->split_content.p : "");
-	else
-		buf_addf(sql, "files x WHERE (%s) AND ", drive);
-	buf_addf(sql, "(SELECT count(*) FROM %s) < $6::integer AND NOT x.is_deleted AND x.user_id = $1", name);
-	buf_add(sql, pred->p, pred->len);
-	buf_adds(sql, " ORDER BY x.updated_at + interval '0 s' DESC, x.id LIMIT $6::integer)");
-	for (int k = 0; content && k < b->nsplit; k++) {
-		buf_addf(sql, " UNION ALL (SELECT 'file', x.id, x.updated_at, x.name, x.search, x.sha256 "
-			 "FROM files x WHERE (%s) AND (SELECT count(*) FROM %s) < $6::integer "
-			 "AND NOT x.is_deleted AND x.user_id = $1 AND EXISTS (SELECT 1 FROM blob_text bt "
-			 "WHERE bt.sha256 = x.sha256 AND (%s) OFFSET 0)", b->split_name[k].p, name, content);
-		buf_add(sql, pred->p, pred->len);
-		buf_adds(sql, " ORDER BY x.updated_at + interval '0 s' DESC, x.id LIMIT $6::integer)");
+	buf_addf(sql, "(SELECT * FROM %1$s WHERE (SELECT count(*) FROM %1$s) >= $6::integer)", name);
+	if (!content) {
+		buf_addf(&from, "files x WHERE (%s) AND ", drive);
+		index_way(sql, name, &from, pred);
+		buf_free(&from);
+		return;
 	}
+	buf_addf(&from, "(SELECT bt.sha256 FROM blob_text bt WHERE (%s)%s) m CROSS JOIN LATERAL "
+		 "(SELECT * FROM files x WHERE x.sha256 = m.sha256 OFFSET 0) x WHERE ", content,
+		 b->nsplit ? b->split_content.p : "");
+	index_way(sql, name, &from, pred);
+	for (int k = 0; k < b->nsplit; k++) {
+		buf_reset(&from);
+		buf_addf(&from, "files x WHERE (%s) AND EXISTS (SELECT 1 FROM blob_text bt "
+			 "WHERE bt.sha256 = x.sha256 AND (%s) OFFSET 0) AND ", b->split_name[k].p, content);
+		index_way(sql, name, &from, pred);
+	}
+	buf_free(&from);
 }
 
 DB_STMT(st_search_scope,
@@ -604,6 +617,7 @@ static double estimate(req_t *r, sb_t *b, const searchq_group_t *g, bool content
 }
 
 #define SEARCH_ESTIMATED_MAX 8   /* groups whose matches are estimated */
+
 static double share(double v)
 {
 	return v < 1 ? v : 1;
@@ -656,7 +670,7 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 		  int *drive, char *names, char *content)
 {
 	double nm[SEARCH_ESTIMATED_MAX], ct[SEARCH_ESTIMATED_MAX], other = 1, other_text = 1, by_name = 0;
-	double sample;
+	double sample, need = -1;
 	int grp[SEARCH_ESTIMATED_MAX], ng = 0, best = -1, rc = DB_OK;
 	size_t best_len = 0;
 	bool phrase = false;
@@ -707,20 +721,16 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 	 * caller's newest files */
 	if (phrase && (sample = sample_share(r, b, &q->group[*drive], false, &rc)) >= 0) {
 		/* a phrase: its share of the newest names (none: the lookup) */
-		double need = sample > 0 ? keep / (sample * other) : -1;
-
-		if (need > 0 && need < nm[best] && need <= keep * SEARCH_WALK)
-			snprintf(names, 24, "%.0f", 2 * need);
+		need = sample > 0 ? keep / (sample * other) : -1;
 	} else if (rc != DB_OK) {
 		return rc;
+	} else if (files > 0 && nm[best] / files * other >= SEARCH_WALK_SEL) {
+		snprintf(names, 24, "%lld", keep * SEARCH_WALK);
 	} else if (files > 0 && nm[best] > 0 && other > 0) {
-		double need = keep / (nm[best] / files * other);
-
-		if (nm[best] / files * other >= SEARCH_WALK_SEL)
-			snprintf(names, 24, "%lld", keep * SEARCH_WALK);
-		else if (need < nm[best] && need <= keep * SEARCH_WALK)
-			snprintf(names, 24, "%.0f", 2 * need);
+		need = keep / (nm[best] / files * other);
 	}
+	if (need > 0 && need < nm[best] && need <= keep * SEARCH_WALK)
+		snprintf(names, 24, "%.0f", 2 * need);
 	/* by content: the walk reads about keep / share texts, the lookup
 	 * tests each text the driving group is in. A phrase's share is
 	 * tried on the caller's newest texts; with too few for that, a
@@ -731,8 +741,7 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 		 * positions in every text holding the words (a third of the
 		 * cost of a text of a walk) and looks at the files of those
 		 * that match */
-		double need = sample > 0 ? keep / (sample * other_text) : -1;
-
+		need = sample > 0 ? keep / (sample * other_text) : -1;
 		if (need > 0 && need < ct[best] / 3 + sample * texts && 2 * need <= keep * SEARCH_WALK)
 			snprintf(content, 24, "%.0f", 2 * need);
 	} else if (rc != DB_OK) {

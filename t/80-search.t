@@ -46,7 +46,7 @@ use JSON::PP ();
 use Test::More;
 use Time::HiRes qw(time);
 
-use Coffer::Test qw(problem_ok upload_ok random_bytes sql_id);
+use Coffer::Test qw(pct_encode problem_ok upload_ok random_bytes sql_id);
 use Coffer::Tree qw(mkdir_ok uuid);
 
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
@@ -88,21 +88,13 @@ sub label_of {
 	return $LABEL{ $it->{id} // '' } // ('?' . ($it->{name} // 'undef') . ' (' . ($it->{id} // 'no id') . ')');
 }
 
-sub pct {
-	my ($v) = @_;
-	$v //= '';
-	utf8::encode($v) if utf8::is_utf8($v);
-	$v =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge;
-	return $v;
-}
-
 # GET /api/search as $c. $p: the q text alone, or [name => value, ...]
 # (encoded here), or \"raw query string" (sent as it is).
 sub search {
 	my ($c, $p) = @_;
 	my $qs = ref $p eq 'SCALAR' ? $$p
-		: ref $p eq 'ARRAY' ? join('&', map { pct($p->[ 2 * $_ ]) . '=' . pct($p->[ 2 * $_ + 1 ]) } 0 .. $#$p / 2)
-		: 'q=' . pct($p);
+		: ref $p eq 'ARRAY' ? join('&', map { pct_encode($p->[ 2 * $_ ]) . '=' . pct_encode($p->[ 2 * $_ + 1 ]) } 0 .. $#$p / 2)
+		: 'q=' . pct_encode($p);
 	return $c->get("/api/search?$qs");
 }
 

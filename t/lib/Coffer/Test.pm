@@ -954,7 +954,7 @@ sub _tail {
 
 # ------------------------------------------------------------ test helpers
 # Exported on request: use Coffer::Test qw(problem_ok api_epoch);
-our @EXPORT_OK = qw(pdf_text problem_ok api_epoch wait_until multipart_body upload random_bytes
+our @EXPORT_OK = qw(pdf_text pct_encode problem_ok api_epoch wait_until multipart_body upload random_bytes
 	file_object_ok http_date_epoch upload_ok upload_refused_ok sql_id byteranges
 	content_disposition);
 
@@ -1116,7 +1116,7 @@ sub upload {
 	my ($body, $ct) = multipart_body(%o);
 	my $q = $o{query} // '';
 	if (ref $q eq 'HASH') {
-		$q = join '&', map { _pct($_) . '=' . _pct($q->{$_}) } sort keys %$q;
+		$q = join '&', map { pct_encode($_) . '=' . pct_encode($q->{$_}) } sort keys %$q;
 	}
 	my $path = '/api/upload' . (length $q ? "?$q" : '');
 	return $client->request(POST => $path, {
@@ -1126,7 +1126,8 @@ sub upload {
 	});
 }
 
-sub _pct {
+# A query string value, percent-encoded (UTF-8; unreserved characters kept).
+sub pct_encode {
 	my ($v) = @_;
 	$v //= '';
 	utf8::encode($v) if utf8::is_utf8($v);
