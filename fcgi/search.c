@@ -47,7 +47,6 @@
 #define SEARCH_WALK_SEL   0.01    /* ... when at least this share of them is estimated to match */
 #define SEARCH_WALK_SEL_TEXT 0.02 /* the same for text files, when that reads fewer texts than
 				     the index lookup would (each costs about the same to test) */
-#define SEARCH_WALK_PHRASE 10     /* a walk for a phrase in content reads this many per match */
 #define SEARCH_SPLIT      2       /* the content lookup is split when the other groups' names are
 				     fewer than this many times the driving group's texts */
 #define SEARCH_COMMON     1000    /* files a word is expected in to be surely found */
@@ -144,16 +143,16 @@ static int term_sql(sb_t *b, const searchq_term_t *t)
 			buf_addf(&b->files, " OR x.search @@ $%d::tsquery", c);
 			buf_addf(&b->folders, " OR f.search @@ $%d::tsquery", c);
 		}
-		buf_addf(&b->files, " OR EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
-			 " AND bt.search @@ search_prefix_query($%d) OFFSET 0))", n);
+		buf_addf(&b->files, " OR (x.has_text AND EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
+			 " AND bt.search @@ search_prefix_query($%d) OFFSET 0)))", n);
 		buf_adds(&b->folders, ")");
 		break;
 	case SEARCHQ_PHRASE:
 		n = param(b, t->text);
 		buf_addf(&b->files, "(coalesce(x.search @@ phraseto_tsquery('simple', $%1$d), false)"
 			 " OR lower(x.name) LIKE search_like($%1$d)"
-			 " OR EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
-			 " AND bt.search @@ phraseto_tsquery('simple', $%1$d) OFFSET 0))", n);
+			 " OR (x.has_text AND EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
+			 " AND bt.search @@ phraseto_tsquery('simple', $%1$d) OFFSET 0)))", n);
 		buf_addf(&b->folders, "(coalesce(f.search @@ phraseto_tsquery('simple', $%1$d), false)"
 			 " OR lower(f.name) LIKE search_like($%1$d))", n);
 		break;
@@ -209,6 +208,21 @@ static int term_sql(sb_t *b, const searchq_term_t *t)
 	return n;
 }
 
+/* A phrase $n in the texts (blob_text bt), as the indexes look it up: by
+ * the pairs of adjacent words it holds (migration 016: blob_text.pairs),
+ * then checked; a phrase of one word by its word. The phrase is a
+ * constant of the plan, so PostgreSQL reduces this to the branch that
+ * applies before it chooses indexes; coalesce() keeps the check from being
+ * looked up as the words anywhere as well. A text tested on its own (a
+ * walk) is checked first by the phrase, in the row, then by the pairs,
+ * which are kept out of it (TOAST). */
+static void phrase_lookup(buf_t *sql, int n)
+{
+	buf_addf(sql, "((cardinality(search_phrase_pairs($%1$d)) = 0 AND bt.search @@ phraseto_tsquery('simple', $%1$d))"
+		 " OR (cardinality(search_phrase_pairs($%1$d)) > 0 AND coalesce(bt.search @@ phraseto_tsquery('simple', $%1$d), false)"
+		 " AND bt.pairs @> search_phrase_pairs($%1$d)))", n);
+}
+
 /* How an alternative of a group (the driving group; a group that splits
  * the content lookup) is looked up in the indexes: by name and the like
  * (files x into name, folders f into folders), by content (blob_text bt
@@ -242,7 +256,10 @@ static bool drive_alt(sb_t *b, const searchq_term_t *t, int n, buf_t *name, buf_
 		if (close_words(b, t))   /* the parameter after the word's */
 			buf_addf(out[k], "%s%s.search @@ $%d::tsquery", or, alias[k], n + 1);
 	}
-	if (word) {
+	if (word && t->kind == SEARCHQ_PHRASE) {
+		buf_adds(content, content->len ? " OR " : "");
+		phrase_lookup(content, n);
+	} else if (word) {
 		buf_adds(content, content->len ? " OR bt.search @@ " : "bt.search @@ ");
 		buf_addf(content, tsq, n);
 	}
@@ -513,14 +530,18 @@ static void own_files(buf_t *ctes, buf_t *sql, const sb_t *b, const char *name, 
 
 	buf_addf(ctes, ", %1$s AS MATERIALIZED (SELECT 'file'::text AS kind, x.id, x.updated_at AS at, x.name, "
 		 "x.search, x.sha256 FROM (SELECT * FROM files x WHERE NOT x.is_deleted AND x.user_id = $1%2$s "
-		 "ORDER BY x.updated_at DESC, x.id LIMIT $%3$d::integer) x WHERE ", name,
+		 "ORDER BY x.updated_at DESC, x.id LIMIT $%3$d::integer) x WHERE CASE WHEN ", name,
 		 content ? " AND x.has_text" : "", walk);
+	/* the driving group first, then the rest (CASE: in that order, and
+	 * the text test stays a test per file, in date order) */
 	if (content)
-		buf_addf(ctes, "EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256 AND (%s))", content);
+		buf_addf(ctes, "EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256 AND (%s) OFFSET 0)",
+			 content);
 	else
 		buf_addf(ctes, "(%s)", drive);
+	buf_adds(ctes, " THEN true");
 	buf_add(ctes, pred->p, pred->len);
-	buf_adds(ctes, " ORDER BY x.updated_at DESC, x.id LIMIT $6::integer)");
+	buf_adds(ctes, " ELSE false END ORDER BY x.updated_at DESC, x.id LIMIT $6::integer)");
 	if (sql->len)
 		buf_adds(sql, " UNION ALL ");
 	buf_addf(sql, "(SELECT * FROM %1$s WHERE (SELECT count(*) FROM %1$s) >= $6::integer)", name);
@@ -562,9 +583,14 @@ static int group_cond(const sb_t *b, const searchq_group_t *g, bool content, buf
 		if (t->kind == SEARCHQ_NAME || !has_word(t->text))
 			continue;
 		p[n] = t->text;
-		buf_addf(sql, "%s%s.search @@ ", n ? " OR " : "", a);
-		buf_addf(sql, t->kind == SEARCHQ_PHRASE ? "phraseto_tsquery('simple', $%d)"
-							 : "search_prefix_query($%d)", n + 1);
+		buf_adds(sql, n ? " OR " : "");
+		if (content && t->kind == SEARCHQ_PHRASE) {
+			phrase_lookup(sql, n + 1);   /* estimated by its pairs */
+		} else {
+			buf_addf(sql, "%s.search @@ ", a);
+			buf_addf(sql, t->kind == SEARCHQ_PHRASE ? "phraseto_tsquery('simple', $%d)"
+								 : "search_prefix_query($%d)", n + 1);
+		}
 		n++;
 		if (!content && close_words(b, t)) {
 			p[n] = close_words(b, t);
@@ -625,12 +651,12 @@ static double share(double v)
 
 #define SEARCH_SAMPLE     300     /* newest files a phrase is tried on to estimate its share */
 
-/* The share of the caller's SEARCH_SAMPLE newest files (text files, for
- * content) a group with a phrase matches by its words and phrases (the
- * statistics take a phrase for its words anywhere, which common words are
- * in far more often than in a row); these are the files a walk would read
- * first. -1 when the caller has fewer. */
-static double sample_share(req_t *r, const sb_t *b, const searchq_group_t *g, bool content, int *rc)
+/* The share of the caller's SEARCH_SAMPLE newest files a group with a
+ * phrase matches by name (the statistics of names take a phrase for its
+ * words anywhere, which common words are in far more often than in a
+ * row); these are the files a walk would read first. -1 when the caller
+ * has fewer. */
+static double sample_share(req_t *r, const sb_t *b, const searchq_group_t *g, int *rc)
 {
 	buf_t sql = BUF_INIT;
 	const char *p[2 * SEARCHQ_MAX_TERMS + 1];
@@ -638,14 +664,11 @@ static double sample_share(req_t *r, const sb_t *b, const searchq_group_t *g, bo
 	int n;
 	PGresult *res;
 
-	buf_adds(&sql, content ? "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM blob_text bt"
-			       " WHERE bt.sha256 = x.sha256 AND ("
-			       : "SELECT count(*) FILTER (WHERE (");
-	n = group_cond(b, g, content, &sql, p);
+	buf_adds(&sql, "SELECT count(*) FILTER (WHERE (");
+	n = group_cond(b, g, false, &sql, p);
 	p[n] = r->user.id;
-	buf_addf(&sql, ")%s), count(*) FROM (SELECT x.sha256, x.search FROM files x WHERE NOT x.is_deleted"
-		 " AND x.user_id = $%d%s ORDER BY x.updated_at DESC, x.id LIMIT %d) x",
-		 content ? " OFFSET 0)" : "", n + 1, content ? " AND x.has_text" : "", SEARCH_SAMPLE);
+	buf_addf(&sql, ")), count(*) FROM (SELECT x.search FROM files x WHERE NOT x.is_deleted"
+		 " AND x.user_id = $%d ORDER BY x.updated_at DESC, x.id LIMIT %d) x", n + 1, SEARCH_SAMPLE);
 	if (n > 0) {
 		db_stmt_t st = { "search_sample", sql.p, 0, true };
 
@@ -718,10 +741,14 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 	 * would read fewer files than the lookup (each cheaper to test than
 	 * a match the lookup finds and sorts) and at most SEARCH_WALK per
 	 * match wanted, twice what it needs. A phrase's share is tried on the
-	 * caller's newest files */
-	if (phrase && (sample = sample_share(r, b, &q->group[*drive], false, &rc)) >= 0) {
+	 * caller's newest files; its lookup reads every name holding all its
+	 * words (the estimate), so its walk may read up to that many */
+	if (phrase && (sample = sample_share(r, b, &q->group[*drive], &rc)) >= 0) {
 		/* a phrase: its share of the newest names (none: the lookup) */
 		need = sample > 0 ? keep / (sample * other) : -1;
+		if (need > 0 && 2 * need < nm[best])
+			snprintf(names, 24, "%.0f", 2 * need);
+		need = -1;
 	} else if (rc != DB_OK) {
 		return rc;
 	} else if (files > 0 && nm[best] / files * other >= SEARCH_WALK_SEL) {
@@ -732,24 +759,11 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 	if (need > 0 && need < nm[best] && need <= keep * SEARCH_WALK)
 		snprintf(names, 24, "%.0f", 2 * need);
 	/* by content: the walk reads about keep / share texts, the lookup
-	 * tests each text the driving group is in. A phrase's share is
-	 * tried on the caller's newest texts; with too few for that, a
-	 * phrase walks only a short way (the statistics would take it for
-	 * its words anywhere in the text) */
-	if (phrase && (sample = sample_share(r, b, &q->group[*drive], true, &rc)) >= 0) {
-		/* a walk of `need` texts against a lookup that tests the
-		 * positions in every text holding the words (a third of the
-		 * cost of a text of a walk) and looks at the files of those
-		 * that match */
-		need = sample > 0 ? keep / (sample * other_text) : -1;
-		if (need > 0 && need < ct[best] / 3 + sample * texts && 2 * need <= keep * SEARCH_WALK)
-			snprintf(content, 24, "%.0f", 2 * need);
-	} else if (rc != DB_OK) {
-		return rc;
-	} else if (texts > 0 && ct[best] / texts * other_text >= SEARCH_WALK_SEL_TEXT &&
-		   keep / (ct[best] / texts * other_text) < ct[best]) {
-		snprintf(content, 24, "%lld", keep * (phrase ? SEARCH_WALK_PHRASE : SEARCH_WALK));
-	}
+	 * tests each text the driving group is in (for a phrase, each text
+	 * holding its pairs of words, which the statistics estimate well) */
+	if (texts > 0 && ct[best] / texts * other_text >= SEARCH_WALK_SEL_TEXT &&
+	    keep / (ct[best] / texts * other_text) < ct[best])
+		snprintf(content, 24, "%lld", keep * SEARCH_WALK);
 	/* the content lookup split by the other groups (own_files()) when
 	 * their names are fewer than SEARCH_SPLIT times the driving group's
 	 * texts (a file found by name is cheaper to test than a text) */
@@ -984,7 +998,7 @@ void h_search(req_t *r)
 		 "                              (SELECT words FROM w), (SELECT fuzzy FROM w)) "
 		 "          FROM folders f WHERE f.id = p.id) END), "
 		 "  CASE WHEN p.kind = 'file' THEN "
-		 "    (SELECT search_snippet(bt.content, (SELECT q FROM qa)) "
+		 "    (SELECT search_snippet(bt.content, (SELECT q FROM qa), (SELECT words FROM w)) "
 		 "       FROM files x JOIN blob_text bt ON bt.sha256 = x.sha256 "
 		 "      WHERE x.id = p.id AND bt.search @@ (SELECT q FROM qa)) END "
 		 "FROM page p ORDER BY p.exact DESC, p.inwin DESC, p.r1 DESC NULLS LAST, p.r2 DESC NULLS LAST, "

@@ -548,6 +548,16 @@ found_ok($snip, 'quokka', ['long.txt'], 'content: a word at the start of a long 
 found_ok($snip, 'filler', ['long.txt'], '... filler');
 found_ok($snip, 'zanzibar', [], 'content after the first MiB is not indexed');
 
+# Snippets come from 400 characters around the first place a word occurs
+# (migration 016), or from the whole text when that place holds no match.
+my $far = up($snip, 'far.txt', ('padding ' x 20_000) . "where the pelican sat
+" . ('padding ' x 50), undef);
+$j = found_ok($snip, 'pelican', ['far.txt'], 'a word 160,000 characters into the text');
+like hit_of($j, $far)->{snippet} // '', qr{the <mark>pelican</mark> sat}, '... the snippet shows it in its place';
+my $cat = up($snip, 'concat.txt', 'concatenate ' . ('fill ' x 200) . "the cat food\n", undef);
+$j = found_ok($snip, 'cat', ['concat.txt'], 'a word first occurring inside another (concatenate)');
+like hit_of($j, $cat)->{snippet} // '', qr{the <mark>cat</mark> food}, '... the snippet marks the word itself';
+
 # ============================================================ trash
 
 my $dave = $s->register_user;
@@ -833,6 +843,36 @@ my ($ht_text, $ht_png, $ht_many) = map { $s->psql($_) } (
 is $ht_text, 't', 'has_text: a text file';
 is $ht_png, 'f', 'has_text: an image';
 is $ht_many, '304/304', 'has_text: every text file of the lantern user';
+
+# Phrases in content are looked up by their pairs of adjacent words
+# (blob_text.pairs, migration 016). The trigger keeps the vector and the
+# pairs; a text that holds a phrase holds every pair of it, for phrases of
+# 2 and 3 words of every text here (the 1 MiB one of 160,000 words whose
+# positions the vector clamps included).
+is $s->psql("SELECT count(*) FROM blob_text WHERE search IS DISTINCT FROM to_tsvector('simple', content)"
+	. " OR pairs IS DISTINCT FROM search_pairs(search)"), '0', 'pairs: every text has its vector and its pairs';
+is $s->psql(<<'SQL'), '0', 'pairs: no text holds a phrase of 2 or 3 of its words without its pairs';
+WITH w AS (SELECT bt.sha256, t.word, t.n FROM blob_text bt,
+             LATERAL regexp_split_to_table(left(bt.content, 5000), '\s+') WITH ORDINALITY t(word, n)),
+     p AS (SELECT DISTINCT a.word || ' ' || b.word || CASE WHEN n3 THEN ' ' || c.word ELSE '' END AS phrase
+             FROM w a JOIN w b ON b.sha256 = a.sha256 AND b.n = a.n + 1
+             JOIN w c ON c.sha256 = a.sha256 AND c.n = a.n + 2, (VALUES (false), (true)) v(n3)
+            WHERE a.n % 7 = 0 OR a.n < 20)
+SELECT count(*) FROM blob_text bt, p
+ WHERE bt.search @@ phraseto_tsquery('simple', p.phrase)
+   AND NOT bt.pairs @> search_phrase_pairs(p.phrase)
+SQL
+ok $s->psql("SELECT count(*) FROM blob_text WHERE search @@ phraseto_tsquery('simple', 'filler filler')") >= 1,
+	'... (the clamped text holds "filler filler")';
+found_ok($many, '"beacon beacon"', [], 'a phrase of one word twice, in no text');
+{
+	my $twice = up($many, 'twice.txt', "signal beacon beacon number\n", undef);
+	my $dash = up($many, 'dash.txt', "the north-east beacon tower\n", undef);
+	found_ok($many, '"beacon beacon"', ['twice.txt'], 'a phrase of one word twice');
+	found_ok($many, '"north-east beacon"', ['dash.txt'], 'a phrase with a hyphenated word');
+	found_ok($many, '"east beacon tower"', ['dash.txt'], 'a phrase of three words, from inside a hyphenated one');
+	found_ok($many, '"beacon north"', [], '... its words in another order: nothing');
+}
 
 # ============================================================ 401 and bad parameters
 
