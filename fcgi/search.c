@@ -2,10 +2,11 @@
  * search: GET /api/search. The q language is parsed by lib/searchq into
  * terms; each term becomes a predicate from a fixed set of SQL fragments
  * with its value as a parameter, so no text of the request is ever part of
- * the statement. PostgreSQL does the work (migrations 011, 014): tsvector
- * columns with GIN indexes for words and phrases over names, tags,
- * descriptions and the text content of files, pg_trgm for substrings and
- * typos in names.
+ * the statement. PostgreSQL does the work (migrations 011, 014-016):
+ * tsvector columns with GIN indexes for words and phrases over names, tags,
+ * descriptions and the text content of files (phrases in content through
+ * their pairs of adjacent words), pg_trgm for substrings and typos in
+ * names.
  *
  * The caller's own live items and the items shared with them (grants) are
  * searched; files and folders in one ranked list. So that a query matching
@@ -687,7 +688,8 @@ static double sample_share(req_t *r, const sb_t *b, const searchq_group_t *g, in
  * (every such group, taken as independent) is estimated common enough
  * that a walk reads fewer files than the lookup would (the rules below):
  * a rare query asks the indexes at once. A typo is estimated by the words
- * close to it, a phrase by the caller's newest files. Also which other
+ * close to it, a phrase in content by its pairs of words, by name by the
+ * caller's newest files. Also which other
  * groups split the content lookup (b->split). */
 static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double texts, long long keep,
 		  int *drive, char *names, char *content)
