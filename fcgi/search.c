@@ -59,6 +59,8 @@
 typedef struct sb {
 	buf_t files, folders;               /* the whole query, as a filter */
 	buf_t files_rest, folders_rest;     /* the same without the driving group */
+	buf_t files_unsplit;                /* files_rest without the groups that split the
+					       content lookup (its texts hold those) */
 	buf_t files_fields, folders_fields; /* ... without the groups with a positive word, phrase
 					       or name: value (what an exact name satisfies) */
 	buf_t drive_name, drive_content, drive_folders;
@@ -315,6 +317,8 @@ static void query_sql(sb_t *b, const searchq_t *q, int drive)
 		buf_add(&all_folders, b->folders.p, b->folders.len);
 		if (g != drive) {
 			buf_add(&b->files_rest, b->files.p, b->files.len);
+			if (!b->split[g])
+				buf_add(&b->files_unsplit, b->files.p, b->files.len);
 			buf_add(&b->folders_rest, b->folders.p, b->folders.len);
 		}
 		if (!textual) {
@@ -552,13 +556,15 @@ static void own_files(buf_t *ctes, buf_t *sql, const sb_t *b, const char *name, 
 		buf_free(&from);
 		return;
 	}
+	/* the texts that hold every group that splits need not be tested
+	 * for those again */
 	buf_addf(&from, "(SELECT bt.sha256 FROM blob_text bt WHERE (%s)%s) m CROSS JOIN LATERAL "
 		 "(SELECT * FROM files x WHERE x.sha256 = m.sha256 OFFSET 0) x WHERE ", content,
 		 b->nsplit ? b->split_content.p : "");
-	index_way(sql, name, &from, pred);
+	index_way(sql, name, &from, b->nsplit ? &b->files_unsplit : pred);
 	for (int k = 0; k < b->nsplit; k++) {
 		buf_reset(&from);
-		buf_addf(&from, "files x WHERE (%s) AND EXISTS (SELECT 1 FROM blob_text bt "
+		buf_addf(&from, "files x WHERE (%s) AND x.has_text AND EXISTS (SELECT 1 FROM blob_text bt "
 			 "WHERE bt.sha256 = x.sha256 AND (%s) OFFSET 0) AND ", b->split_name[k].p, content);
 		index_way(sql, name, &from, pred);
 	}
@@ -924,6 +930,7 @@ void h_search(req_t *r)
 		buf_addf(&b.folders, " AND f.parent_id IN (SELECT id FROM folder_subtree($%d::uuid))", n);
 	}
 	buf_add(&b.files_rest, b.files.p, b.files.len);
+	buf_add(&b.files_unsplit, b.files.p, b.files.len);
 	buf_add(&b.folders_rest, b.folders.p, b.folders.len);
 	buf_add(&b.files_fields, b.files.p, b.files.len);
 	buf_add(&b.folders_fields, b.folders.p, b.folders.len);
@@ -1016,6 +1023,7 @@ void h_search(req_t *r)
 	buf_free(&b.files);
 	buf_free(&b.folders);
 	buf_free(&b.files_rest);
+	buf_free(&b.files_unsplit);
 	buf_free(&b.folders_rest);
 	buf_free(&b.files_fields);
 	buf_free(&b.folders_fields);
