@@ -499,14 +499,43 @@ static void lookup(buf_t *sql, const char *kind, const char *from, const char *w
 
 /* A branch of own_files() that finds the files by the indexes (from: the
  * FROM and the start of the WHERE), when the walk `name` found fewer than
- * $6. */
+ * $6 (name NULL: there is no walk). */
 static void index_way(buf_t *sql, const char *name, const buf_t *from, const buf_t *pred)
 {
-	buf_adds(sql, " UNION ALL (SELECT 'file', x.id, x.updated_at, x.name, x.search, x.sha256 FROM ");
+	if (sql->len)
+		buf_adds(sql, " UNION ALL ");
+	buf_adds(sql, "(SELECT 'file' AS kind, x.id, x.updated_at AS at, x.name, x.search, x.sha256 FROM ");
 	buf_add(sql, from->p, from->len);
-	buf_addf(sql, "(SELECT count(*) FROM %s) < $6::integer AND NOT x.is_deleted AND x.user_id = $1", name);
+	if (name)
+		buf_addf(sql, "(SELECT count(*) FROM %s) < $6::integer AND ", name);
+	buf_adds(sql, "NOT x.is_deleted AND x.user_id = $1");
 	buf_add(sql, pred->p, pred->len);
 	buf_adds(sql, " ORDER BY x.updated_at + interval '0 s' DESC, x.id LIMIT $6::integer)");
+}
+
+/* The walk of own_files(): the CTE `name`, the caller's $walk newest files
+ * (text files, for content) that match, at most $6, and the branch that
+ * takes them when they are $6. */
+static void walk_way(buf_t *ctes, buf_t *sql, const char *name, const char *drive, const char *content,
+		     const buf_t *pred, int walk)
+{
+	buf_addf(ctes, ", %1$s AS MATERIALIZED (SELECT 'file'::text AS kind, x.id, x.updated_at AS at, x.name, "
+		 "x.search, x.sha256 FROM (SELECT * FROM files x WHERE NOT x.is_deleted AND x.user_id = $1%2$s "
+		 "ORDER BY x.updated_at DESC, x.id LIMIT $%3$d::integer) x WHERE CASE WHEN ", name,
+		 content ? " AND x.has_text" : "", walk);
+	/* the driving group first, then the rest (CASE: in that order, and
+	 * the text test stays a test per file, in date order) */
+	if (content)
+		buf_addf(ctes, "EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256 AND (%s) OFFSET 0)",
+			 content);
+	else
+		buf_addf(ctes, "(%s)", drive);
+	buf_adds(ctes, " THEN true");
+	buf_add(ctes, pred->p, pred->len);
+	buf_adds(ctes, " ELSE false END ORDER BY x.updated_at DESC, x.id LIMIT $6::integer)");
+	if (sql->len)
+		buf_adds(sql, " UNION ALL ");
+	buf_addf(sql, "(SELECT * FROM %1$s WHERE (SELECT count(*) FROM %1$s) >= $6::integer)", name);
 }
 
 /* The caller's own files matching the driving group and pred, at most
@@ -533,23 +562,11 @@ static void own_files(buf_t *ctes, buf_t *sql, const sb_t *b, const char *name, 
 {
 	buf_t from = BUF_INIT;
 
-	buf_addf(ctes, ", %1$s AS MATERIALIZED (SELECT 'file'::text AS kind, x.id, x.updated_at AS at, x.name, "
-		 "x.search, x.sha256 FROM (SELECT * FROM files x WHERE NOT x.is_deleted AND x.user_id = $1%2$s "
-		 "ORDER BY x.updated_at DESC, x.id LIMIT $%3$d::integer) x WHERE CASE WHEN ", name,
-		 content ? " AND x.has_text" : "", walk);
-	/* the driving group first, then the rest (CASE: in that order, and
-	 * the text test stays a test per file, in date order) */
-	if (content)
-		buf_addf(ctes, "EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256 AND (%s) OFFSET 0)",
-			 content);
+	/* no walk: the indexes alone, unguarded */
+	if (strcmp(b->p[walk - 1], "0") == 0)
+		name = NULL;
 	else
-		buf_addf(ctes, "(%s)", drive);
-	buf_adds(ctes, " THEN true");
-	buf_add(ctes, pred->p, pred->len);
-	buf_adds(ctes, " ELSE false END ORDER BY x.updated_at DESC, x.id LIMIT $6::integer)");
-	if (sql->len)
-		buf_adds(sql, " UNION ALL ");
-	buf_addf(sql, "(SELECT * FROM %1$s WHERE (SELECT count(*) FROM %1$s) >= $6::integer)", name);
+		walk_way(ctes, sql, name, drive, content, pred, walk);
 	if (!content) {
 		buf_addf(&from, "files x WHERE (%s) AND ", drive);
 		index_way(sql, name, &from, pred);
