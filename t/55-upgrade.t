@@ -8,6 +8,9 @@
 # stay exact; and the tree then works through the API as for new data.
 # Migration 013 marks every blob stored before it extract_pending (for the
 # jobs process to extract its metadata and text), and no blob stored after.
+# Migration 016 gives the texts stored before it (at schema 015) their
+# pairs of adjacent words and keeps their vectors; a text stored after gets
+# both from its trigger.
 use strict;
 use warnings;
 
@@ -55,10 +58,20 @@ $s->psql(join("\n", 'BEGIN;',
 	'COMMIT;'), database => $db);
 is $s->psql('SELECT max(version) FROM schema_migrations', database => $db), 3, 'at schema 3, with data';
 
-$r = $s->admin($env, 'migrate');
-is $r->{exit}, 0, 'coffer-admin migrate applies 004 to it' or diag "$r->{out}$r->{err}";
+# up to 015 first, then texts stored at that schema, then the rest: 016
+# computes the pairs of words of texts it finds
 opendir my $md, "$FindBin::Bin/../migrations" or die "migrations: $!";
-my ($latest) = sort { $b <=> $a } map { /^(\d{3})_.*\.sql$/ ? $1 + 0 : () } readdir $md;
+my @migrations = grep { /^\d{3}_.*\.sql$/ } readdir $md;
+my $to15 = tempdir(CLEANUP => 1);
+copy("$FindBin::Bin/../migrations/$_", "$to15/$_") or die "$_: $!" for grep { /^(\d{3})/ && $1 <= 15 } @migrations;
+$r = $s->admin($env, 'migrate', '--dir', $to15);
+is $r->{exit}, 0, 'coffer-admin migrate applies 004 to 015 to it' or diag "$r->{out}$r->{err}";
+$s->psql(q{INSERT INTO blob_text (sha256, content) VALUES
+	(decode(repeat('ab', 32), 'hex'), 'the quarterly report of the lighthouse keeper'),
+	(decode(repeat('cd', 32), 'hex'), 'report quarterly')}, database => $db);
+$r = $s->admin($env, 'migrate');
+is $r->{exit}, 0, '... and then the later ones' or diag "$r->{out}$r->{err}";
+my ($latest) = sort { $b <=> $a } map { /^(\d{3})_/ ? $1 + 0 : () } @migrations;
 is $s->psql('SELECT max(version) FROM schema_migrations', database => $db), $latest,
 	"now at the latest schema ($latest)";
 
@@ -72,8 +85,19 @@ is_deeply [ map { "@$_" } $s->psql_rows(q{SELECT name, is_deleted, trash_id = id
 is $s->psql("SELECT storage_used FROM users WHERE id = '$U'", database => $db), 10 + 20 + 40 + 45,
 	'usage unchanged: every retained version of the live files';
 
+my $texts = q{SELECT left(encode(sha256, 'hex'), 4), search = to_tsvector('simple', content),
+	pairs = search_pairs(search), cardinality(pairs) FROM blob_text ORDER BY 1};
+is_deeply [ map { "@$_" } $s->psql_rows($texts, database => $db) ], [ 'abab t t 6', 'cdcd t t 1' ],
+	'016: the texts stored before it keep their vector and get their pairs of words';
+is $s->psql(q{SELECT string_agg(left(encode(sha256, 'hex'), 4), ' ') FROM blob_text
+	WHERE pairs @> search_phrase_pairs('quarterly report') AND search @@ phraseto_tsquery('simple', 'quarterly report')},
+	database => $db), 'abab', '... by which a phrase is found';
+
 # the tree works on the upgraded data
 $s->psql(store($DEEP, 'd.txt', '34', 5), database => $db);
+$s->psql(q{INSERT INTO blob_text (sha256, content) VALUES (decode(repeat('34', 32), 'hex'), 'a b c')}, database => $db);
+is_deeply [ map { "@$_" } $s->psql_rows($texts, database => $db) ], [ '3434 t t 2', 'abab t t 6', 'cdcd t t 1' ],
+	'a text stored after the upgrade gets its vector and pairs from the trigger';
 is $s->psql(q{SELECT extract_pending FROM blobs WHERE sha256 = decode(repeat('34', 32), 'hex')}, database => $db), 'f',
 	'a blob stored after the upgrade is not marked (its upload extracts it)';
 is_deeply [ map { "@$_" } $s->psql_rows('SELECT folder_path(id), file_count, total_size FROM folders ORDER BY 1', database => $db) ],
