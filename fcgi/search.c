@@ -218,12 +218,15 @@ static int term_sql(sb_t *b, const searchq_term_t *t)
  * applies before it chooses indexes; coalesce() keeps the check from being
  * looked up as the words anywhere as well. A text tested on its own (a
  * walk) is checked first by the phrase, in the row, then by the pairs,
- * which are kept out of it (TOAST). */
-static void phrase_lookup(buf_t *sql, int n)
+ * which are kept out of it (TOAST). Without check: the pairs alone (what
+ * the estimates ask). */
+static void phrase_lookup(buf_t *sql, int n, bool check)
 {
 	buf_addf(sql, "((cardinality(search_phrase_pairs($%1$d)) = 0 AND bt.search @@ phraseto_tsquery('simple', $%1$d))"
-		 " OR (cardinality(search_phrase_pairs($%1$d)) > 0 AND coalesce(bt.search @@ phraseto_tsquery('simple', $%1$d), false)"
-		 " AND bt.pairs @> search_phrase_pairs($%1$d)))", n);
+		 " OR (cardinality(search_phrase_pairs($%1$d)) > 0", n);
+	if (check)
+		buf_addf(sql, " AND coalesce(bt.search @@ phraseto_tsquery('simple', $%d), false)", n);
+	buf_addf(sql, " AND bt.pairs @> search_phrase_pairs($%d)))", n);
 }
 
 /* How an alternative of a group (the driving group; a group that splits
@@ -261,7 +264,7 @@ static bool drive_alt(sb_t *b, const searchq_term_t *t, int n, buf_t *name, buf_
 	}
 	if (word && t->kind == SEARCHQ_PHRASE) {
 		buf_adds(content, content->len ? " OR " : "");
-		phrase_lookup(content, n);
+		phrase_lookup(content, n, true);
 	} else if (word) {
 		buf_adds(content, content->len ? " OR bt.search @@ " : "bt.search @@ ");
 		buf_addf(content, tsq, n);
@@ -595,8 +598,10 @@ DB_STMT(st_search_scope,
 	"       (SELECT reltuples FROM pg_class WHERE oid = 'blob_text'::regclass)");
 
 /* The words and phrases of a group as a condition on files x or on
- * blob_text bt, their values in p; returns how many. */
-static int group_cond(const sb_t *b, const searchq_group_t *g, bool content, buf_t *sql, const char **p)
+ * blob_text bt, their values in p; returns how many. phrase_words: a
+ * phrase on files as its distinct words anywhere. */
+static int group_cond(const sb_t *b, const searchq_group_t *g, bool content, bool phrase_words, buf_t *sql,
+		      const char **p)
 {
 	const char *a = content ? "bt" : "x";
 	int n = 0;
@@ -609,11 +614,13 @@ static int group_cond(const sb_t *b, const searchq_group_t *g, bool content, buf
 		p[n] = t->text;
 		buf_adds(sql, n ? " OR " : "");
 		if (content && t->kind == SEARCHQ_PHRASE) {
-			phrase_lookup(sql, n + 1);   /* estimated by its pairs */
+			/* by its pairs (the check of the phrase after them would
+			 * count as half of them) */
+			phrase_lookup(sql, n + 1, false);
 		} else {
 			buf_addf(sql, "%s.search @@ ", a);
-			buf_addf(sql, t->kind == SEARCHQ_PHRASE ? "phraseto_tsquery('simple', $%d)"
-								 : "search_prefix_query($%d)", n + 1);
+			buf_addf(sql, t->kind != SEARCHQ_PHRASE || phrase_words ? "search_prefix_query($%d)"
+								       : "phraseto_tsquery('simple', $%d)", n + 1);
 		}
 		n++;
 		if (!content && close_words(b, t)) {
@@ -627,7 +634,11 @@ static int group_cond(const sb_t *b, const searchq_group_t *g, bool content, buf
 
 /* PostgreSQL's estimate of how many live files (or texts, for content)
  * the words and phrases of a group match, from its statistics of the
- * words (for a typo, of the words close to it). */
+ * words (for a typo, of the words close to it). A phrase is estimated by
+ * name as its words anywhere: the names the lookup reads (the substring
+ * test of a phrase reads every name holding its words), and in names
+ * words that are together mostly stand together; in content by its
+ * pairs of words. */
 static double estimate(req_t *r, sb_t *b, const searchq_group_t *g, bool content, int *rc)
 {
 	buf_t sql = BUF_INIT;
@@ -644,7 +655,7 @@ static double estimate(req_t *r, sb_t *b, const searchq_group_t *g, bool content
 			return b->est[i].rows;
 	buf_adds(&sql, content ? "EXPLAIN (FORMAT JSON) SELECT 1 FROM blob_text bt WHERE ("
 			       : "EXPLAIN (FORMAT JSON) SELECT 1 FROM files x WHERE NOT x.is_deleted AND (");
-	n = group_cond(b, g, content, &sql, p);
+	n = group_cond(b, g, content, true, &sql, p);
 	buf_adds(&sql, ")");
 	if (n > 0) {
 		db_stmt_t st = { "search_estimate", sql.p, 0, true };
@@ -674,31 +685,33 @@ static double share(double v)
 }
 
 #define SEARCH_SAMPLE     300     /* newest files a phrase is tried on to estimate its share */
+#define SEARCH_SAMPLE_FEW  10     /* ... when it is in fewer of them than this */
+#define SEARCH_SAMPLE_MORE 3000   /* ... but its words are common, this many */
 
-/* The share of the caller's SEARCH_SAMPLE newest files a group with a
- * phrase matches by name (the statistics of names take a phrase for its
- * words anywhere, which common words are in far more often than in a
- * row); these are the files a walk would read first. -1 when the caller
- * has fewer. */
-static double sample_share(req_t *r, const sb_t *b, const searchq_group_t *g, int *rc)
+/* How many of the caller's `size` newest files a group with a phrase
+ * matches by name (the statistics of names take a phrase for its words
+ * anywhere, which common words are in far more often than in a row);
+ * these are the files a walk would read first. -1 when the caller has
+ * fewer. */
+static int sample_count(req_t *r, const sb_t *b, const searchq_group_t *g, int size, int *rc)
 {
 	buf_t sql = BUF_INIT;
 	const char *p[2 * SEARCHQ_MAX_TERMS + 1];
-	double found = -1;
+	int found = -1;
 	int n;
 	PGresult *res;
 
 	buf_adds(&sql, "SELECT count(*) FILTER (WHERE (");
-	n = group_cond(b, g, false, &sql, p);
+	n = group_cond(b, g, false, false, &sql, p);
 	p[n] = r->user.id;
 	buf_addf(&sql, ")), count(*) FROM (SELECT x.search FROM files x WHERE NOT x.is_deleted"
-		 " AND x.user_id = $%d ORDER BY x.updated_at DESC, x.id LIMIT %d) x", n + 1, SEARCH_SAMPLE);
+		 " AND x.user_id = $%d ORDER BY x.updated_at DESC, x.id LIMIT %d) x", n + 1, size);
 	if (n > 0) {
 		db_stmt_t st = { "search_sample", sql.p, 0, true };
 
 		*rc = db_query(r->db, r->arena, &st, n + 1, p, &res);
-		if (*rc == DB_OK && atoi(PQgetvalue(res, 0, 1)) == SEARCH_SAMPLE)
-			found = strtod(PQgetvalue(res, 0, 0), NULL) / SEARCH_SAMPLE;
+		if (*rc == DB_OK && atoi(PQgetvalue(res, 0, 1)) == size)
+			found = atoi(PQgetvalue(res, 0, 0));
 	}
 	buf_free(&sql);
 	return found;
@@ -718,7 +731,8 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 		  int *drive, char *names, char *content)
 {
 	double nm[SEARCH_ESTIMATED_MAX], ct[SEARCH_ESTIMATED_MAX], other = 1, other_text = 1, by_name = 0;
-	double sample, need = -1;
+	double need = -1;
+	int found = -1, size = SEARCH_SAMPLE;
 	int grp[SEARCH_ESTIMATED_MAX], ng = 0, best = -1, rc = DB_OK;
 	size_t best_len = 0;
 	bool phrase = false;
@@ -766,11 +780,26 @@ static int choose(req_t *r, sb_t *b, const searchq_t *q, double files, double te
 	 * would read fewer files than the lookup (each cheaper to test than
 	 * a match the lookup finds and sorts) and at most SEARCH_WALK per
 	 * match wanted, twice what it needs. A phrase's share is tried on the
-	 * caller's newest files; its lookup reads every name holding all its
-	 * words (the estimate), so its walk may read up to that many */
-	if (phrase && (sample = sample_share(r, b, &q->group[*drive], &rc)) >= 0) {
-		/* a phrase: its share of the newest names (none: the lookup) */
-		need = sample > 0 ? keep / (sample * other) : -1;
+	 * caller's 300 newest files (3,000 when fewer than 10 of those hold
+	 * it and the lookup would read more names than any walk); its lookup
+	 * reads every name holding all its words (the estimate), so its walk
+	 * may read up to that many */
+	if (phrase && (found = sample_count(r, b, &q->group[*drive], size, &rc)) >= 0 &&
+	    found < SEARCH_SAMPLE_FEW && nm[best] > keep * SEARCH_WALK) {
+		/* in few of them, but the lookup would read more names than
+		 * any walk: a closer look decides */
+		size = SEARCH_SAMPLE_MORE;
+		found = sample_count(r, b, &q->group[*drive], size, &rc);
+	}
+	if (phrase && found >= 0) {
+		/* a phrase: its share of the newest names, less its error
+		 * (about its square root), so that the walk rather reads too
+		 * far than falls short; none or one: the lookup */
+		int root = 0;
+
+		while ((root + 1) * (root + 1) <= found)
+			root++;
+		need = found > 1 ? keep / ((double)(found - root) / size * other) : -1;
 		if (need > 0 && 2 * need < nm[best])
 			snprintf(names, 24, "%.0f", 2 * need);
 		need = -1;
