@@ -126,6 +126,15 @@ static bool has_word(const char *s)
 #define SUBSTRING_MIN 3
 #define FUZZY_MIN     4
 
+/* That the text of file x holds cond (on blob_text bt): read only for a
+ * file that has a text, and for that file (OFFSET 0: never as a hash of
+ * every text cond holds). */
+static void text_holds(buf_t *sql, const char *cond)
+{
+	buf_addf(sql, "(x.has_text AND EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
+		 " AND (%s) OFFSET 0))", cond);
+}
+
 /* One term as a predicate on files (alias x) and on folders (alias f).
  * false for what folders never have. */
 static int term_sql(sb_t *b, const searchq_term_t *t)
@@ -134,8 +143,7 @@ static int term_sql(sb_t *b, const searchq_term_t *t)
 
 	switch (t->kind) {
 	case SEARCHQ_WORD:
-		/* the cheap tests first; a file's text last, looked up for the
-		 * file (OFFSET 0: never as a hash of every text with the word) */
+		/* the cheap tests first; a file's text last (text_holds()) */
 		n = param(b, t->text);
 		buf_addf(&b->files, "(coalesce(x.search @@ search_prefix_query($%1$d), false)"
 			 " OR lower(x.name) LIKE search_like($%1$d)", n);
@@ -146,16 +154,17 @@ static int term_sql(sb_t *b, const searchq_term_t *t)
 			buf_addf(&b->files, " OR x.search @@ $%d::tsquery", c);
 			buf_addf(&b->folders, " OR f.search @@ $%d::tsquery", c);
 		}
-		buf_addf(&b->files, " OR (x.has_text AND EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
-			 " AND bt.search @@ search_prefix_query($%d) OFFSET 0)))", n);
+		buf_adds(&b->files, " OR ");
+		text_holds(&b->files, arena_printf(b->a, "bt.search @@ search_prefix_query($%d)", n));
+		buf_adds(&b->files, ")");
 		buf_adds(&b->folders, ")");
 		break;
 	case SEARCHQ_PHRASE:
 		n = param(b, t->text);
 		buf_addf(&b->files, "(coalesce(x.search @@ phraseto_tsquery('simple', $%1$d), false)"
-			 " OR lower(x.name) LIKE search_like($%1$d)"
-			 " OR (x.has_text AND EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256"
-			 " AND bt.search @@ phraseto_tsquery('simple', $%1$d) OFFSET 0)))", n);
+			 " OR lower(x.name) LIKE search_like($%1$d) OR ", n);
+		text_holds(&b->files, arena_printf(b->a, "bt.search @@ phraseto_tsquery('simple', $%d)", n));
+		buf_adds(&b->files, ")");
 		buf_addf(&b->folders, "(coalesce(f.search @@ phraseto_tsquery('simple', $%1$d), false)"
 			 " OR lower(f.name) LIKE search_like($%1$d))", n);
 		break;
@@ -529,8 +538,7 @@ static void walk_way(buf_t *ctes, buf_t *sql, const char *name, const char *driv
 	/* the driving group first, then the rest (CASE: in that order, and
 	 * the text test stays a test per file, in date order) */
 	if (content)
-		buf_addf(ctes, "EXISTS (SELECT 1 FROM blob_text bt WHERE bt.sha256 = x.sha256 AND (%s) OFFSET 0)",
-			 content);
+		text_holds(ctes, content);
 	else
 		buf_addf(ctes, "(%s)", drive);
 	buf_adds(ctes, " THEN true");
@@ -584,8 +592,9 @@ static void own_files(buf_t *ctes, buf_t *sql, const sb_t *b, const char *name, 
 	index_way(sql, name, &from, b->nsplit ? &b->files_unsplit : pred);
 	for (int k = 0; k < b->nsplit; k++) {
 		buf_reset(&from);
-		buf_addf(&from, "files x WHERE (%s) AND x.has_text AND EXISTS (SELECT 1 FROM blob_text bt "
-			 "WHERE bt.sha256 = x.sha256 AND (%s) OFFSET 0) AND ", b->split_name[k].p, content);
+		buf_addf(&from, "files x WHERE (%s) AND ", b->split_name[k].p);
+		text_holds(&from, content);
+		buf_adds(&from, " AND ");
 		index_way(sql, name, &from, pred);
 	}
 	buf_free(&from);
